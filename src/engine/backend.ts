@@ -1,0 +1,73 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { UnlearnError } from '../errors.js';
+import { registerWasmTrainingKernels } from './kernels/index.js';
+
+/** Backends this project can run on. `tensorflow` is @tensorflow/tfjs-node, used only if installed. */
+export type BackendName = 'wasm' | 'cpu' | 'tensorflow';
+
+const require = createRequire(import.meta.url);
+let wasmPathsSet = false;
+
+/** True when the optional native backend package @tensorflow/tfjs-node can be resolved. */
+export function tfjsNodeInstalled(): boolean {
+  try {
+    require.resolve('@tensorflow/tfjs-node');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Select and initialise a tfjs backend.
+ *
+ * - `auto` (default): `tensorflow` if @tensorflow/tfjs-node is installed, else `wasm` (with the
+ *   training kernels it lacks registered, see ./kernels), else `cpu` if wasm fails to start.
+ * - An explicit name must start, or this throws.
+ *
+ * Returns the name of the backend now active.
+ * @throws UnlearnError BACKEND_UNAVAILABLE when an explicitly requested backend cannot start.
+ */
+export async function initEngine(requested: BackendName | 'auto' = 'auto'): Promise<BackendName> {
+  const envChoice = process.env.UNLEARN_BACKEND as BackendName | 'auto' | undefined;
+  const want = requested === 'auto' && envChoice ? envChoice : requested;
+  if (tf.getBackend() === want) return want;
+  const order: BackendName[] =
+    want === 'auto' ? [...(tfjsNodeInstalled() ? (['tensorflow'] as const) : []), 'wasm', 'cpu'] : [want];
+  const failures: string[] = [];
+  for (const name of order) {
+    try {
+      if (name === 'tensorflow') {
+        // Optional dependency: resolved at run time so the package is never required.
+        const mod = '@tensorflow/tfjs-node';
+        await import(mod);
+      }
+      if (name === 'wasm') {
+        if (!wasmPathsSet) {
+          const dir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+          setWasmPaths(join(dir, 'dist') + '/');
+          wasmPathsSet = true;
+        }
+        registerWasmTrainingKernels();
+      }
+      if (await tf.setBackend(name)) {
+        await tf.ready();
+        return name;
+      }
+      failures.push(`${name}: setBackend returned false`);
+    } catch (e) {
+      failures.push(`${name}: ${(e as Error).message}`);
+    }
+  }
+  throw new UnlearnError(
+    'BACKEND_UNAVAILABLE',
+    `no tfjs backend could start (${failures.join('; ')})`,
+    'use --backend cpu, or reinstall with npm ci',
+  );
+}
+
+export { tf };
