@@ -1,2 +1,34 @@
-/** Registers the training kernels the wasm backend lacks (filled in by the kernel modules). */
-export function registerWasmTrainingKernels(): void {}
+/**
+ * Training kernels for @tensorflow/tfjs-backend-wasm 4.22: the missing ones are added, the
+ * wrong or slow ones replaced. See DESIGN.md §4.
+ */
+import { installKernel, restoreOriginalKernels } from './wasm_util.js';
+import type { TrainingKernel } from './wasm_util.js';
+import { conv2DBackpropFilterKernel } from './conv2d_backprop_filter.js';
+import { maxPoolGradKernel } from './max_pool_grad.js';
+import { batchMatMulKernel, fusedMatMulKernel } from './batch_mat_mul.js';
+import { unsortedSegmentSumKernel } from './unsorted_segment_sum.js';
+
+/** Every kernel this module installs, in registration order. */
+export const WASM_TRAINING_KERNELS: readonly TrainingKernel[] = [
+  conv2DBackpropFilterKernel,
+  maxPoolGradKernel,
+  batchMatMulKernel,
+  fusedMatMulKernel,
+  unsortedSegmentSumKernel,
+];
+
+/**
+ * Registers the training kernels the wasm backend lacks and replaces the wrong/slow ones.
+ * Idempotent; safe before or after the wasm backend is initialised (needs
+ * @tensorflow/tfjs-backend-wasm imported first so its own kernels are registered).
+ * Returns the names of the kernels (re)registered by this call.
+ */
+export function registerWasmTrainingKernels(): string[] {
+  return WASM_TRAINING_KERNELS.filter((k) => installKernel(k)).map((k) => k.kernelName);
+}
+
+/** Undoes {@link registerWasmTrainingKernels}: unregisters ours and re-registers the stock kernels. */
+export function unregisterWasmTrainingKernels(): void {
+  restoreOriginalKernels();
+}
