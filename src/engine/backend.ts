@@ -35,7 +35,7 @@ export function tfjsNodeInstalled(): boolean {
 export async function initEngine(requested: BackendName | 'auto' = 'auto'): Promise<BackendName> {
   const envChoice = process.env.UNLEARN_BACKEND as BackendName | 'auto' | undefined;
   const want = requested === 'auto' && envChoice ? envChoice : requested;
-  if (tf.getBackend() === want) return want;
+  if (want !== 'auto' && tf.getBackend() === want) return want;
   const order: BackendName[] =
     want === 'auto' ? [...(tfjsNodeInstalled() ? (['tensorflow'] as const) : []), 'wasm', 'cpu'] : [want];
   const failures: string[] = [];

@@ -1,0 +1,155 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { UnlearnError } from '../errors.js';
+import type { ModelManifest } from './manifest.js';
+
+/** A loaded model and its manifest. */
+export interface StoredModel {
+  model: tfl.LayersModel;
+  manifest: ModelManifest;
+}
+
+const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
+
+/** modelHash = sha256 over the two file hashes: identifies a model version by its bytes. */
+export function modelHash(modelJsonSha: string, weightsSha: string): string {
+  return sha256(`${modelJsonSha}\n${weightsSha}`);
+}
+
+async function writeFileSynced(path: string, data: Uint8Array | string): Promise<void> {
+  const fh = await open(path, 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Write files into `dir` atomically: everything goes to a sibling temp directory, each file is
+ * fsynced, then the temp dir is renamed over `dir` (an existing `dir` is replaced). A crash leaves
+ * either the old directory or the new one, never a half-written one.
+ * @throws UnlearnError IO_ERROR when the parent cannot be written.
+ */
+export async function writeDirAtomic(dir: string, files: Record<string, Uint8Array | string>): Promise<void> {
+  const parent = dirname(dir);
+  const tmp = join(parent, `.${basename(dir)}.tmp-${process.pid}-${Date.now()}`);
+  try {
+    await mkdir(tmp, { recursive: true });
+    for (const [name, data] of Object.entries(files)) await writeFileSynced(join(tmp, name), data);
+    if (existsSync(dir)) {
+      const old = `${tmp}-old`;
+      await rename(dir, old);
+      await rename(tmp, dir);
+      await rm(old, { recursive: true, force: true });
+    } else {
+      await rename(tmp, dir);
+    }
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw new UnlearnError('IO_ERROR', `cannot write ${dir}: ${(e as Error).message}`, 'check the output path and free disk space');
+  }
+}
+
+/** Serialise a model to the TensorFlow.js LayersModel file format: model.json text + weights.bin bytes. */
+export async function serializeModel(model: tfl.LayersModel): Promise<{ modelJson: string; weights: Uint8Array }> {
+  let artifacts: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  if (!artifacts?.weightData || !artifacts.weightSpecs) throw new Error('model.save produced no weights');
+  const wd = artifacts.weightData;
+  const weights = new Uint8Array(Array.isArray(wd) ? tf.io.concatenateArrayBuffers(wd) : wd);
+  const modelJson = JSON.stringify({
+    modelTopology: artifacts.modelTopology,
+    format: 'layers-model',
+    generatedBy: artifacts.generatedBy,
+    convertedBy: null,
+    weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
+  });
+  return { modelJson, weights };
+}
+
+/**
+ * Save `model` with its manifest into directory `dir` atomically. Fills in `files` and
+ * `modelHash` of the manifest and returns the completed manifest.
+ */
+export async function saveModel(
+  dir: string,
+  model: tfl.LayersModel,
+  manifest: Omit<ModelManifest, 'files' | 'modelHash'>,
+): Promise<ModelManifest> {
+  const { modelJson, weights } = await serializeModel(model);
+  const files = {
+    'model.json': { sha256: sha256(modelJson), bytes: Buffer.byteLength(modelJson) },
+    'weights.bin': { sha256: sha256(weights), bytes: weights.byteLength },
+  };
+  const full: ModelManifest = { ...manifest, files, modelHash: modelHash(files['model.json'].sha256, files['weights.bin'].sha256) };
+  await writeDirAtomic(dir, {
+    'model.json': modelJson,
+    'weights.bin': weights,
+    'manifest.json': JSON.stringify(full, null, 1) + '\n',
+  });
+  return full;
+}
+
+/** Hash of a model held in memory, computed exactly as {@link saveModel} would record it. */
+export async function hashInMemory(model: tfl.LayersModel): Promise<string> {
+  const { modelJson, weights } = await serializeModel(model);
+  return modelHash(sha256(modelJson), sha256(weights));
+}
+
+/**
+ * Load a model directory written by {@link saveModel} (or any LayersModel `model.json` +
+ * `weights.bin` with a manifest). Verifies sizes and sha256 of both files against the manifest.
+ * @throws UnlearnError MODEL_MISSING when the directory or a file is absent; MODEL_CORRUPT when a
+ *   file is truncated, unparsable, or does not match the manifest hash.
+ */
+export async function loadModel(dir: string): Promise<StoredModel> {
+  const corrupt = (m: string) => new UnlearnError('MODEL_CORRUPT', `model ${dir}: ${m}`, 'restore the directory from a backup or retrain it');
+  for (const f of ['manifest.json', 'model.json', 'weights.bin']) {
+    const p = join(dir, f);
+    if (!existsSync(p)) {
+      throw new UnlearnError('MODEL_MISSING', `model ${dir}: ${f} not found`, 'pass a directory written by `unlearn train` or `unlearn forget`');
+    }
+  }
+  let manifest: ModelManifest;
+  try {
+    manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
+  } catch (e) {
+    throw corrupt(`manifest.json is not valid JSON (${(e as Error).message})`);
+  }
+  if (manifest?.format !== 'unlearn-model/1' || !manifest.files) throw corrupt('manifest.json is not an unlearn model manifest');
+  const modelJson = await readFile(join(dir, 'model.json'));
+  const weights = await readFile(join(dir, 'weights.bin'));
+  for (const [name, buf] of [['model.json', modelJson], ['weights.bin', weights]] as const) {
+    const want = manifest.files[name];
+    if (buf.byteLength !== want.bytes) throw corrupt(`${name} has ${buf.byteLength} bytes, manifest says ${want.bytes} (truncated?)`);
+    if (sha256(buf) !== want.sha256) throw corrupt(`${name} does not match its sha256 in manifest.json`);
+  }
+  let json: { modelTopology: object; weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] };
+  try {
+    json = JSON.parse(modelJson.toString('utf8'));
+  } catch {
+    throw corrupt('model.json is not valid JSON');
+  }
+  const weightSpecs = json.weightsManifest.flatMap((g) => g.weights);
+  const weightData = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength);
+  const model = await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData }));
+  return { model, manifest };
+}
+
+/** Total size in bytes of the files of a model directory. */
+export async function modelDirBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const f of ['manifest.json', 'model.json', 'weights.bin']) total += (await stat(join(dir, f))).size;
+  return total;
+}

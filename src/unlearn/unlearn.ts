@@ -1,0 +1,76 @@
+import type * as tfl from '@tensorflow/tfjs-layers';
+import * as tf from '@tensorflow/tfjs-core';
+import { hashIds, type DataSplit } from '../data/dataset.js';
+import { UnlearnError } from '../errors.js';
+import type { StoredModel } from '../models/io.js';
+import type { ModelManifest } from '../models/manifest.js';
+import type { ForgetSelector, ForgetSet } from './forgetSet.js';
+import { selectForgetSet } from './forgetSet.js';
+import { getMethod } from './registry.js';
+
+/** A finished unlearning run: the new model (not yet saved) and its manifest. */
+export interface UnlearnResult {
+  model: tfl.LayersModel;
+  /** Complete but for `files`/`modelHash`, which saveModel fills in. */
+  manifest: Omit<ModelManifest, 'files' | 'modelHash'>;
+  forget: ForgetSet;
+  /** Wall time of the method alone, seconds. */
+  seconds: number;
+  details: Record<string, unknown>;
+}
+
+/**
+ * Apply unlearning method `methodId` to a stored model: resolve the forget set against the
+ * model's lineage, validate params (zod), run the method on θ_o without mutating it, and compose
+ * the new version's manifest (parent hash, lineage = retain ids, cumulative removed ids, params,
+ * seed, timing).
+ * @throws UnlearnError UNKNOWN_METHOD, INVALID_PARAMS (params or selector), SUBJECT_NOT_FOUND,
+ *   DATASET_INVALID (the split is not the one the model was trained on).
+ */
+export async function unlearn(
+  stored: StoredModel,
+  split: DataSplit,
+  selector: ForgetSelector | ForgetSet,
+  methodId: string,
+  rawParams: Record<string, unknown> = {},
+  opts: { seed?: number; quiet?: boolean; resolveSubject?: (s: string) => string; request?: Record<string, unknown> } = {},
+): Promise<UnlearnResult> {
+  const method = getMethod(methodId);
+  const parsed = method.paramsSchema.safeParse(rawParams);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UnlearnError('INVALID_PARAMS', `${methodId}: ${issue?.path.join('.') || 'params'}: ${issue?.message}`, `see \`unlearn methods\` for ${methodId}'s params`);
+  }
+  const m = stored.manifest;
+  if (m.dataset.fingerprint !== split.fingerprint) {
+    throw new UnlearnError('DATASET_INVALID', `data fingerprint ${split.fingerprint.slice(0, 12)} differs from the model's ${m.dataset.fingerprint.slice(0, 12)}`, `load dataset ${m.dataset.name} with options ${JSON.stringify(m.dataset.options)}`);
+  }
+  const seed = opts.seed ?? m.seed;
+  const forget = 'forgetIdx' in selector ? selector : selectForgetSet(split.train, m.lineage.trainIds, selector, { seed, resolveSubject: opts.resolveSubject });
+  const ctx = { split, forget, spec: m.spec, recipe: m.recipe, seed, quiet: opts.quiet };
+  const t0 = performance.now();
+  const out = await method.run(stored.model, parsed.data, ctx);
+  const seconds = (performance.now() - t0) / 1000;
+  if (out.model === stored.model) throw new Error(`method ${methodId} returned its input model`);
+  const retainIds = Array.from(forget.retainIdx, (i) => split.train.ids[i]);
+  const removedIds = [...(m.removed?.ids ?? []), ...forget.forgetIds];
+  const subjects = [...new Set([...(m.removed?.subjects ?? []), ...forget.subjects])].sort();
+  const manifest: UnlearnResult['manifest'] = {
+    format: 'unlearn-model/1',
+    spec: m.spec,
+    dataset: m.dataset,
+    lineage: { trainIds: retainIds, trainIdsSha256: hashIds(retainIds), numExamples: retainIds.length, numSubjects: new Set(Array.from(forget.retainIdx, (i) => split.train.subjects[i])).size },
+    recipe: m.recipe,
+    seed,
+    parent: m.modelHash,
+    method: { id: method.id, guarantee: method.guarantee, params: parsed.data as Record<string, unknown> },
+    removed: { ids: removedIds, idsSha256: hashIds(removedIds), subjects, request: opts.request ?? ('forgetIdx' in selector ? { ids: forget.forgetIds.length } : { ...selector }) },
+    timings: { wallSeconds: seconds },
+    metrics: {},
+    backend: tf.getBackend(),
+    createdAt: new Date().toISOString(),
+    extra: { details: out.details ?? {}, inputModelHash: m.modelHash },
+  };
+  return { model: out.model, manifest, forget, seconds, details: out.details ?? {} };
+}
+
