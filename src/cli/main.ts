@@ -1,0 +1,202 @@
+/**
+ * The `unlearn` command line: argument parsing and printing only; the work is in src/workflows.ts.
+ * Exit codes: 0 success, 1 internal error, and per error code the values of EXIT_CODES
+ * (src/errors.ts), listed in README.md.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { initEngine, type BackendName } from '../engine/backend.js';
+import { EXIT_CODES, EXIT_INTERNAL, UnlearnError } from '../errors.js';
+import { listDatasets, loadDataset } from '../data/registry.js';
+import { SubjectIndex } from '../data/pseudonym.js';
+import { listMethods } from '../unlearn/index.js';
+import type { ForgetSelector } from '../unlearn/forgetSet.js';
+import { evalWorkflow, forgetWorkflow, runDemo, trainWorkflow } from '../workflows.js';
+import { pct } from '../report/table.js';
+
+const program = new Command();
+program
+  .name('unlearn')
+  .description('Machine unlearning: remove chosen training data from trained models, measure it, keep the record.')
+  .option('--json', 'machine-readable JSON on stdout')
+  .option('--quiet', 'no progress bars or log lines')
+  .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', 'wasm', 'cpu', 'tensorflow']).default('auto'))
+  .showHelpAfterError();
+
+const globals = () => program.opts<{ json?: boolean; quiet?: boolean; backend: BackendName | 'auto' }>();
+const log = (line: string) => {
+  if (!globals().quiet && !globals().json) process.stderr.write(line + '\n');
+};
+const int = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('not an integer');
+  return n;
+};
+const num = (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError('not a number');
+  return n;
+};
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+const json = (v: string) => {
+  try {
+    return JSON.parse(v);
+  } catch {
+    throw new InvalidArgumentError('not valid JSON');
+  }
+};
+/** `key=value` pairs; values parsed as JSON when they parse, else kept as strings. */
+const keyValue = (v: string, prev: Record<string, unknown> = {}) => {
+  const eq = v.indexOf('=');
+  if (eq < 1) throw new InvalidArgumentError('expected key=value');
+  const raw = v.slice(eq + 1);
+  let value: unknown = raw;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    /* keep the string */
+  }
+  return { ...prev, [v.slice(0, eq)]: value };
+};
+
+function selectorFrom(o: { subject?: string[]; id?: string[]; class?: string[]; random?: number }): ForgetSelector | undefined {
+  const s: ForgetSelector = {};
+  if (o.subject?.length) s.subjects = o.subject;
+  if (o.id?.length) s.ids = o.id;
+  if (o.class?.length) s.classes = o.class.map((c) => int(c));
+  if (o.random !== undefined) s.randomFraction = o.random;
+  return Object.keys(s).length ? s : undefined;
+}
+
+const addSelectorOptions = (c: Command) =>
+  c
+    .option('--subject <name>', 'forget every example of this subject (address or s-… pseudonym); repeatable', collect)
+    .option('--id <id>', 'forget this example id; repeatable', collect)
+    .option('--class <k>', 'forget every example of class index k; repeatable', collect)
+    .option('--random <fraction>', 'forget a seeded random fraction of the training set', num);
+
+function out(value: unknown, text: string): void {
+  process.stdout.write(globals().json ? JSON.stringify(value, null, 1) + '\n' : text + '\n');
+}
+
+const fmtEval = (name: string, e: { RA: number; FA: number; TA: number; mia: { auc: number } }) =>
+  `${name}: RA ${pct(e.RA)}%  FA ${pct(e.FA)}%  TA ${pct(e.TA)}%  MIA AUC ${e.mia.auc.toFixed(3)}`;
+
+program
+  .command('train')
+  .description('train an original model from scratch on a dataset and save it with its lineage')
+  .requiredOption('--dataset <name>', 'dataset name (see `unlearn datasets`)')
+  .option('--data-option <key=value>', 'dataset loader option, e.g. dim=4096; repeatable', keyValue)
+  .addOption(new Option('--model <kind>', 'model kind').choices(['logreg', 'mlp', 'cnn']).default('mlp'))
+  .option('--hidden <widths>', 'MLP hidden widths, comma-separated', (v) => v.split(',').map(int), [128])
+  .addOption(new Option('--optimizer <name>').choices(['adam', 'sgd']).default('adam'))
+  .option('--lr <rate>', 'learning rate', num, 1e-3)
+  .option('--epochs <n>', 'epochs', int, 5)
+  .option('--batch-size <n>', 'batch size', int, 128)
+  .option('--weight-decay <wd>', 'L2 weight decay', num, 0)
+  .option('--seed <n>', 'seed of init and shuffling', int, 0)
+  .requiredOption('--out <dir>', 'model directory to write')
+  .action(async (o) => {
+    await initEngine(globals().backend);
+    const r = await trainWorkflow({
+      dataset: o.dataset,
+      dataOptions: o.dataOption,
+      kind: o.model,
+      hidden: o.hidden,
+      recipe: { optimizer: o.optimizer, learningRate: o.lr, epochs: o.epochs, batchSize: o.batchSize, weightDecay: o.weightDecay, seed: o.seed },
+      out: o.out,
+      quiet: globals().quiet || globals().json,
+    });
+    out({ modelDir: o.out, modelHash: r.manifest.modelHash, testAccuracy: r.testAccuracy, seconds: r.manifest.timings.wallSeconds }, `saved ${o.out} (model ${r.manifest.modelHash.slice(0, 12)}, ${r.manifest.lineage.numExamples} examples, TA ${pct(r.testAccuracy)}%, ${r.manifest.timings.wallSeconds.toFixed(1)} s)`);
+  });
+
+addSelectorOptions(
+  program
+    .command('forget')
+    .description('honour a deletion request: apply an unlearning method and save the new model version')
+    .requiredOption('--model <dir>', 'model directory')
+    .requiredOption('--method <id>', 'unlearning method (see `unlearn methods`)')
+    .option('--params <json>', 'method params as JSON, e.g. \'{"epochs":2}\'', json, {})
+    .option('--seed <n>', 'seed of the unlearning run (default: the model\'s)', int)
+    .requiredOption('--out <dir>', 'directory of the new model version')
+    .option('--reveal-subjects', 'print real subject ids instead of pseudonyms (personal data)'),
+).action(async (o) => {
+  await initEngine(globals().backend);
+  const selector = selectorFrom(o);
+  if (!selector) throw new UnlearnError('INVALID_ARGS', 'no forget set given', 'pass --subject, --id, --class or --random');
+  const r = await forgetWorkflow({ modelDir: o.model, selector, method: o.method, params: o.params, seed: o.seed, out: o.out, quiet: globals().quiet || globals().json });
+  const subjects = r.forget.subjects.map((s) => r.subjectIndex.display(s, o.revealSubjects));
+  out(
+    { modelDir: o.out, modelHash: r.manifest.modelHash, parent: r.manifest.parent, guarantee: r.manifest.method.guarantee, forgotten: r.forget.forgetIdx.length, subjects, metrics: r.manifest.metrics, seconds: r.manifest.timings.wallSeconds },
+    `${o.method} (${r.manifest.method.guarantee}) removed ${r.forget.forgetIdx.length} examples of ${subjects.length} subject(s) in ${r.manifest.timings.wallSeconds.toFixed(2)} s → ${o.out}\n${fmtEval('new model', r.evaluation)}`,
+  );
+});
+
+addSelectorOptions(
+  program
+    .command('eval')
+    .description('evaluate a model on its forget set (the removed ids, or a given selection): RA, FA, TA, loss MIA')
+    .requiredOption('--model <dir>', 'model directory')
+    .option('--reference <dir>', 'a reference model (e.g. the retrained one) to compare with'),
+).action(async (o) => {
+  await initEngine(globals().backend);
+  const r = await evalWorkflow({ modelDir: o.model, referenceDir: o.reference, selector: selectorFrom(o) });
+  const strip = (e: typeof r.model) => ({ RA: e.RA, FA: e.FA, TA: e.TA, forgetLoss: e.forgetLoss, mia: e.mia });
+  out({ model: strip(r.model), reference: r.reference && strip(r.reference) }, [fmtEval('model', r.model), ...(r.reference ? [fmtEval('reference', r.reference)] : [])].join('\n'));
+});
+
+program
+  .command('demo')
+  .description('train a spam filter on real email, forget one sender with several methods, compare with retraining')
+  .option('--out <dir>', 'output directory (report.json, report.md, models/)', 'out/demo')
+  .option('--seed <n>', 'seed', int, 0)
+  .option('--subject <name>', 'sender to forget (address or s-… pseudonym; default: most prolific person-like sender)')
+  .option('--reveal-subjects', 'show real sender addresses instead of pseudonyms (personal data)')
+  .action(async (o) => {
+    const r = await runDemo({ out: o.out, seed: o.seed, subject: o.subject, revealSubjects: o.revealSubjects, quiet: globals().quiet || globals().json, backend: globals().backend, log });
+    out(JSON.parse(r.reportJson), `\n${r.table}\n\nreport: ${o.out}/report.md, ${o.out}/report.json`);
+  });
+
+program
+  .command('methods')
+  .description('list the unlearning methods')
+  .action(() => {
+    const ms = listMethods().map((m) => ({ id: m.id, guarantee: m.guarantee, description: m.description, reference: m.reference }));
+    out(ms, ms.map((m) => `${m.id.padEnd(14)} ${m.guarantee.padEnd(12)} ${m.description}\n${' '.repeat(28)}${m.reference}`).join('\n'));
+  });
+
+program
+  .command('datasets')
+  .description('list the datasets')
+  .action(() => {
+    const ds = listDatasets();
+    out(ds, ds.map((d) => `${d.name.padEnd(14)} ${d.description}`).join('\n'));
+  });
+
+program
+  .command('subjects')
+  .description('list the subjects of a dataset with their number of training examples (pseudonymised)')
+  .requiredOption('--dataset <name>', 'dataset name')
+  .option('--data-option <key=value>', 'dataset loader option; repeatable', keyValue)
+  .option('--top <n>', 'show the n largest', int, 20)
+  .option('--reveal-subjects', 'show real subject ids (personal data)')
+  .action(async (o) => {
+    const split = await loadDataset(o.dataset, o.dataOption ?? {});
+    const idx = SubjectIndex.forSplit(split);
+    const counts = new Map<string, number>();
+    for (const s of split.train.subjects) counts.set(s, (counts.get(s) ?? 0) + 1);
+    const top = [...counts].sort((a, b) => b[1] - a[1]).slice(0, o.top).map(([s, n]) => ({ subject: idx.display(s, o.revealSubjects), train: n }));
+    out(top, top.map((t) => `${t.subject}\t${t.train}`).join('\n'));
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof UnlearnError) {
+    process.stderr.write(`unlearn: ${e.code}: ${e.message}${e.hint ? ` (${e.hint})` : ''}\n`);
+    process.exitCode = e.exitCode;
+  } else {
+    process.stderr.write(`unlearn: internal error: ${(e as Error).stack ?? e}\n`);
+    process.exitCode = EXIT_INTERNAL;
+  }
+}
+void EXIT_CODES;

@@ -1,0 +1,222 @@
+/**
+ * The user-level workflows behind the CLI commands (train, forget, eval, demo), as library
+ * functions: each loads what it needs, runs, and writes its outputs atomically.
+ */
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DataSplit } from './data/dataset.js';
+import { SubjectIndex } from './data/pseudonym.js';
+import { loadDataset } from './data/registry.js';
+import { initEngine, type BackendName } from './engine/backend.js';
+import { UnlearnError } from './errors.js';
+import { compareMethods, type Comparison, type MethodRun } from './eval/compare.js';
+import { evaluateModel, type ModelEvaluation } from './eval/evaluate.js';
+import { loadModel, saveModel, type StoredModel } from './models/io.js';
+import type { ModelManifest } from './models/manifest.js';
+import type { ModelSpec } from './models/spec.js';
+import { comparisonMarkdown, comparisonTable, type ReportContext } from './report/comparisonReport.js';
+import { fitFromScratch, specFor } from './train/fit.js';
+import type { TrainRecipe } from './train/recipe.js';
+import type { ForgetSelector, ForgetSet } from './unlearn/forgetSet.js';
+import { selectForgetSet, unlearn } from './unlearn/index.js';
+
+/** Write a text file atomically (temp file in the same directory, then rename). */
+export async function writeTextAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, text);
+  await rename(tmp, path);
+}
+
+/** Load the split a stored model was trained on and check its fingerprint. */
+export async function loadSplitFor(manifest: ModelManifest): Promise<DataSplit> {
+  const split = await loadDataset(manifest.dataset.name, manifest.dataset.options);
+  if (split.fingerprint !== manifest.dataset.fingerprint) {
+    throw new UnlearnError('DATASET_INVALID', `dataset ${manifest.dataset.name} now has fingerprint ${split.fingerprint.slice(0, 12)}, the model was trained on ${manifest.dataset.fingerprint.slice(0, 12)}`, 'restore the data the model was trained on');
+  }
+  return split;
+}
+
+/** Options of {@link trainWorkflow}. */
+export interface TrainWorkflowOptions {
+  dataset: string;
+  dataOptions?: Record<string, unknown>;
+  kind: ModelSpec['kind'];
+  hidden?: number[];
+  recipe: Partial<TrainRecipe>;
+  out: string;
+  quiet?: boolean;
+}
+
+/** Load data, train θ_o from scratch, save it to `out`; returns the saved manifest and test accuracy. */
+export async function trainWorkflow(o: TrainWorkflowOptions): Promise<{ manifest: ModelManifest; testAccuracy: number }> {
+  const split = await loadDataset(o.dataset, o.dataOptions ?? {});
+  const fit = await fitFromScratch(split, specFor(split, o.kind, { hidden: o.hidden }), o.recipe, { quiet: o.quiet });
+  const { predict, accuracyOf } = await import('./eval/predict.js');
+  const { range } = await import('./train/batches.js');
+  const testAccuracy = accuracyOf(predict(fit.model, split.test, range(split.test.labels.length)));
+  fit.manifest.metrics = { ...fit.manifest.metrics, TA: testAccuracy };
+  const manifest = await saveModel(o.out, fit.model, fit.manifest);
+  fit.model.dispose();
+  return { manifest, testAccuracy };
+}
+
+/** Options of {@link forgetWorkflow}. */
+export interface ForgetWorkflowOptions {
+  modelDir: string;
+  selector: ForgetSelector;
+  method: string;
+  params?: Record<string, unknown>;
+  seed?: number;
+  out: string;
+  quiet?: boolean;
+}
+
+/**
+ * Honour a deletion request: load the model and its data, resolve the forget set (subjects by
+ * address or pseudonym), run the method, evaluate, save the new version to `out`.
+ */
+export async function forgetWorkflow(o: ForgetWorkflowOptions): Promise<{ manifest: ModelManifest; evaluation: ModelEvaluation; forget: ForgetSet; subjectIndex: SubjectIndex }> {
+  const stored = await loadModel(o.modelDir);
+  const split = await loadSplitFor(stored.manifest);
+  const subjectIndex = SubjectIndex.forSplit(split);
+  const res = await unlearn(stored, split, o.selector, o.method, o.params ?? {}, {
+    seed: o.seed,
+    quiet: o.quiet,
+    resolveSubject: (s) => subjectIndex.resolve(s),
+    request: pseudonymisedRequest(o.selector, subjectIndex),
+  });
+  const evaluation = evaluateModel(res.model, split, res.forget, res.manifest.seed);
+  res.manifest.metrics = { RA: evaluation.RA, FA: evaluation.FA, TA: evaluation.TA, miaAuc: evaluation.mia.auc };
+  res.manifest.removed!.subjects = res.manifest.removed!.subjects.map((s) => subjectIndex.display(s));
+  const manifest = await saveModel(o.out, res.model, res.manifest);
+  res.model.dispose();
+  stored.model.dispose();
+  return { manifest, evaluation, forget: res.forget, subjectIndex };
+}
+
+/** The selector as recorded in a manifest: subjects replaced by their pseudonyms. */
+function pseudonymisedRequest(sel: ForgetSelector, idx: SubjectIndex): Record<string, unknown> {
+  return { ...sel, ...(sel.subjects ? { subjects: sel.subjects.map((s) => idx.display(idx.resolve(s))) } : {}) };
+}
+
+/**
+ * Forget set for evaluating a stored model: an unlearned model's removed ids (vs its lineage), or
+ * a selector resolved against the lineage of a model that has not forgotten anything.
+ */
+export function forgetSetForEval(stored: StoredModel, split: DataSplit, selector?: ForgetSelector): ForgetSet {
+  const m = stored.manifest;
+  if (selector) return selectForgetSet(split.train, m.lineage.trainIds, selector, { seed: m.seed, resolveSubject: (s) => SubjectIndex.forSplit(split).resolve(s) });
+  if (!m.removed?.ids.length) throw new UnlearnError('INVALID_PARAMS', 'this model has removed nothing: name a forget set', 'pass --subject, --id, --class or --random');
+  const pos = new Map(split.train.ids.map((id, i) => [id, i]));
+  const forgetIdx = Int32Array.from(m.removed.ids.map((id) => pos.get(id)!)).sort();
+  const retainIdx = Int32Array.from(m.lineage.trainIds.map((id) => pos.get(id)!)).sort();
+  return { forgetIdx, retainIdx, forgetIds: m.removed.ids, subjects: [...new Set(Array.from(forgetIdx, (i) => split.train.subjects[i]))] };
+}
+
+/** Evaluate a stored model (and optionally a reference, e.g. the retrained model) on a forget set. */
+export async function evalWorkflow(o: { modelDir: string; referenceDir?: string; selector?: ForgetSelector }): Promise<{ model: ModelEvaluation; reference?: ModelEvaluation; manifest: ModelManifest }> {
+  const stored = await loadModel(o.modelDir);
+  const split = await loadSplitFor(stored.manifest);
+  const forget = forgetSetForEval(stored, split, o.selector);
+  const model = evaluateModel(stored.model, split, forget, stored.manifest.seed);
+  let reference: ModelEvaluation | undefined;
+  if (o.referenceDir) {
+    const ref = await loadModel(o.referenceDir);
+    reference = evaluateModel(ref.model, split, forget, stored.manifest.seed);
+    ref.model.dispose();
+  }
+  stored.model.dispose();
+  return { model, reference, manifest: stored.manifest };
+}
+
+/** Options of {@link runDemo}. */
+export interface DemoOptions {
+  out: string;
+  seed?: number;
+  /** Sender to forget (address or pseudonym); default: see {@link defaultDemoSubject}. */
+  subject?: string;
+  methods?: MethodRun[];
+  /** Show real addresses instead of pseudonyms (personal data). */
+  revealSubjects?: boolean;
+  quiet?: boolean;
+  backend?: BackendName | 'auto';
+  log?: (line: string) => void;
+}
+
+/** Methods and params of the demo (approximate methods tuned to the demo's Adam-trained MLP). */
+export const DEMO_METHODS: MethodRun[] = [
+  { id: 'retrain' },
+  { id: 'finetune', params: { epochs: 2 } },
+  { id: 'neggrad-plus', params: { epochs: 2, alpha: 0.99 } },
+  { id: 'scrub', params: { epochs: 3, msteps: 2 } },
+];
+
+/** The demo's model and recipe. */
+export const DEMO_MODEL = { kind: 'mlp' as const, hidden: [64] };
+export const DEMO_RECIPE: Partial<TrainRecipe> = { optimizer: 'adam', learningRate: 1e-3, epochs: 6, batchSize: 64 };
+
+/**
+ * The default deletion request of the demo: the sender with the most training emails among those
+ * holding at most 5% of the training set (a single RSS-feed address with ~10% of the corpus is not
+ * a person). Deterministic for a split.
+ */
+export function defaultDemoSubject(split: DataSplit): string {
+  const counts = new Map<string, number>();
+  for (const s of split.train.subjects) counts.set(s, (counts.get(s) ?? 0) + 1);
+  const cap = 0.05 * split.train.labels.length;
+  return [...counts].filter(([, c]) => c <= cap).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0][0];
+}
+
+/** Result of {@link runDemo}. */
+export interface DemoResult {
+  comparison: Comparison;
+  table: string;
+  reportJson: string;
+  reportMd: string;
+}
+
+/**
+ * The end-to-end demo on real data: load the SpamAssassin emails, train a spam filter (θ_o),
+ * receive a deletion request for one sender, run retrain, finetune, NegGrad+ and SCRUB, evaluate
+ * every model against the retrained one, and write `report.json` + `report.md` (and every model
+ * directory under `models/`) into `out`.
+ */
+export async function runDemo(o: DemoOptions): Promise<DemoResult> {
+  const log = o.log ?? (() => undefined);
+  const seed = o.seed ?? 0;
+  const backend = await initEngine(o.backend ?? 'auto');
+  await mkdir(o.out, { recursive: true });
+  log(`backend: ${backend}`);
+  const t0 = performance.now();
+  const split = await loadDataset('emails', { seed });
+  log(`loaded emails: ${split.train.labels.length} train / ${split.test.labels.length} test in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const subjects = SubjectIndex.forSplit(split);
+  const fit = await fitFromScratch(split, specFor(split, DEMO_MODEL.kind, { hidden: DEMO_MODEL.hidden }), { ...DEMO_RECIPE, seed }, { quiet: o.quiet });
+  const original = { model: fit.model, manifest: await saveModel(join(o.out, 'models', 'original'), fit.model, fit.manifest) };
+  log(`trained the original model in ${fit.seconds.toFixed(1)} s`);
+  const subject = o.subject ? subjects.resolve(o.subject) : defaultDemoSubject(split);
+  const shown = subjects.display(subject, o.revealSubjects);
+  const forget = selectForgetSet(split.train, original.manifest.lineage.trainIds, { subjects: [subject] });
+  log(`deletion request: sender ${shown} (${forget.forgetIdx.length} training emails)`);
+  const comparison = await compareMethods(original, split, forget, o.methods ?? DEMO_METHODS, {
+    seed,
+    quiet: o.quiet,
+    saveDir: join(o.out, 'models'),
+    request: { subjects: [subjects.display(subject)] },
+    onMethod: (id) => log(`running ${id}…`),
+  });
+  const ctx: ReportContext = {
+    title: 'Unlearn demo: forget one sender from a spam filter',
+    dataset: { name: split.name, fingerprint: split.fingerprint, train: split.train.labels.length, test: split.test.labels.length },
+    request: { description: `every email from sender ${shown}`, forgetSize: forget.forgetIdx.length, retainSize: forget.retainIdx.length, subjects: [shown] },
+    original: { modelHash: original.manifest.modelHash, spec: original.manifest.spec, recipe: original.manifest.recipe, trainSeconds: fit.seconds },
+    seed,
+    backend,
+  };
+  const reportMd = comparisonMarkdown(ctx, comparison);
+  const reportJson = JSON.stringify({ ...ctx, rows: comparison.rows, retrainSeconds: comparison.retrainSeconds, forgetIds: forget.forgetIds }, null, 1) + '\n';
+  await writeTextAtomic(join(o.out, 'report.md'), reportMd);
+  await writeTextAtomic(join(o.out, 'report.json'), reportJson);
+  fit.model.dispose();
+  return { comparison, table: comparisonTable(comparison), reportJson, reportMd };
+}
