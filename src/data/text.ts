@@ -17,8 +17,9 @@
 /** Bumped whenever the tokenizer, hash or weighting changes (part of cache keys and meta). */
 export const TEXT_FEATURES_VERSION = 1;
 
-/** Minimum and maximum token length in Unicode code points (inclusive). */
+/** Minimum token length in Unicode code points (inclusive). */
 export const MIN_TOKEN_LENGTH = 2;
+/** Maximum token length in Unicode code points (inclusive); longer runs are dropped whole. */
 export const MAX_TOKEN_LENGTH = 30;
 
 const RUN = /[\p{L}\p{N}]+/gu;
