@@ -5,6 +5,7 @@
 import { installKernel, restoreOriginalKernels } from './wasm_util.js';
 import type { TrainingKernel } from './wasm_util.js';
 import { conv2DBackpropFilterKernel } from './conv2d_backprop_filter.js';
+import { conv2DBackpropInputKernel } from './conv2d_backprop_input.js';
 import { maxPoolGradKernel } from './max_pool_grad.js';
 import { batchMatMulKernel, fusedMatMulKernel } from './batch_mat_mul.js';
 import { unsortedSegmentSumKernel } from './unsorted_segment_sum.js';
@@ -12,6 +13,7 @@ import { unsortedSegmentSumKernel } from './unsorted_segment_sum.js';
 /** Every kernel this module installs, in registration order. */
 export const WASM_TRAINING_KERNELS: readonly TrainingKernel[] = [
   conv2DBackpropFilterKernel,
+  conv2DBackpropInputKernel,
   maxPoolGradKernel,
   batchMatMulKernel,
   fusedMatMulKernel,

@@ -38,10 +38,9 @@ export function maxPoolGrad(args: WasmKernelArgs): TensorInfo {
   const { strideHeight: sH, strideWidth: sW, filterHeight: FH, filterWidth: FW } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
-  const best = new Float32Array(C);
-  const pos = new Int32Array(C);
+  const rowStride = W * C;
   for (let b = 0; b < batchSize; b++) {
-    const xb = b * H * W * C;
+    const xb = b * H * rowStride;
     for (let oh = 0; oh < OH; oh++) {
       const h0 = oh * sH - top;
       const hs = Math.max(0, h0);
@@ -50,24 +49,22 @@ export function maxPoolGrad(args: WasmKernelArgs): TensorInfo {
         const w0 = ow * sW - left;
         const ws = Math.max(0, w0);
         const we = Math.min(W, w0 + FW);
-        best.fill(-Infinity);
-        pos.fill(-1);
-        for (let h = hs; h < he; h++) {
-          for (let w = ws; w < we; w++) {
-            const base = xb + (h * W + w) * C;
-            for (let c = 0; c < C; c++) {
-              const v = xv[base + c];
-              if (v > best[c]) {
-                best[c] = v;
-                pos[c] = base + c;
+        const dyBase = ((b * OH + oh) * OW + ow) * C;
+        const corner = xb + hs * rowStride + ws * C;
+        for (let c = 0; c < C; c++) {
+          // Row-major scan of the window; strict '>' keeps the first max.
+          let best = -Infinity;
+          let pos = -1;
+          for (let h = hs, rowBase = corner + c; h < he; h++, rowBase += rowStride) {
+            for (let w = ws, i = rowBase; w < we; w++, i += C) {
+              const v = xv[i];
+              if (v > best) {
+                best = v;
+                pos = i;
               }
             }
           }
-        }
-        const dyBase = ((b * OH + oh) * OW + ow) * C;
-        for (let c = 0; c < C; c++) {
-          const p = pos[c];
-          if (p >= 0) dx[p] += dyv[dyBase + c];
+          if (pos >= 0) dx[pos] += dyv[dyBase + c];
         }
       }
     }

@@ -1,0 +1,179 @@
+/**
+ * Engine benchmark: training/inference throughput (examples/second) of an MLP 784-256-10 and a
+ * small CNN (conv3x3·16 → maxpool → conv3x3·32 → maxpool → dense 10) on random data, batch 128,
+ * for each backend: wasm stock, wasm + our training kernels (src/engine/kernels), cpu, and
+ * tensorflow (@tensorflow/tfjs-node) when installed. Prints a Markdown table.
+ *
+ *   npx tsx bench/engine.ts            # all columns, each in its own child process
+ *   npx tsx bench/engine.ts --cell X   # one column (wasm-stock | wasm | cpu | tensorflow), JSON out
+ *
+ * Each measurement is time-boxed (BENCH_SECONDS, default 5 s per cell after one warm-up step).
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { initEngine, tfjsNodeInstalled } from '../src/engine/backend.js';
+import { unregisterWasmTrainingKernels } from '../src/engine/kernels/index.js';
+
+const BATCH = 128;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const POOL = 1024; // distinct random examples cycled through
+const CELLS = ['wasm-stock', 'wasm', 'cpu', 'tensorflow'] as const;
+type Cell = (typeof CELLS)[number];
+const WORKLOADS = ['MLP 784-256-10 train', 'CNN (2 conv + dense) train', 'MLP forward'] as const;
+
+/** Result of one workload on one backend: examples/s, or why it could not run. */
+type Result = { exPerSec: number; note?: string } | { error: string };
+
+function mlp(): tfl.Sequential {
+  const m = tfl.sequential();
+  m.add(tfl.layers.dense({ inputShape: [784], units: 256, activation: 'relu' }));
+  m.add(tfl.layers.dense({ units: 10 }));
+  return m;
+}
+
+function cnn(): tfl.Sequential {
+  const m = tfl.sequential();
+  m.add(tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 16, kernelSize: 3, activation: 'relu' }));
+  m.add(tfl.layers.maxPooling2d({ poolSize: 2 }));
+  m.add(tfl.layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu' }));
+  m.add(tfl.layers.maxPooling2d({ poolSize: 2 }));
+  m.add(tfl.layers.flatten());
+  m.add(tfl.layers.dense({ units: 10 }));
+  return m;
+}
+
+/** Host data: POOL random examples with `featShape` features and one-hot labels over 10 classes. */
+function hostData(features: number): { x: Float32Array; y: Float32Array } {
+  const x = new Float32Array(POOL * features);
+  for (let i = 0; i < x.length; i++) x[i] = Math.random();
+  const y = new Float32Array(POOL * 10);
+  for (let i = 0; i < POOL; i++) y[i * 10 + Math.floor(Math.random() * 10)] = 1;
+  return { x, y };
+}
+
+/** Runs `step(batchIndex)` once to warm up, then for ~SECONDS; returns examples/s. */
+function timeBox(step: (i: number) => void, batch: number): number {
+  step(0);
+  const t0 = performance.now();
+  let n = 0;
+  while (performance.now() - t0 < SECONDS * 1000) step(++n);
+  return (n * batch) / ((performance.now() - t0) / 1000);
+}
+
+function trainThroughput(model: tfl.Sequential, inShape: number[], batch: number): number {
+  const features = inShape.reduce((a, b) => a * b, 1);
+  const { x, y } = hostData(features);
+  const opt = tf.train.sgd(0.01);
+  const per = POOL / batch;
+  const step = (i: number) => {
+    const o = (i % per) * batch;
+    const xb = tf.tensor(x.subarray(o * features, (o + batch) * features), [batch, ...inShape]);
+    const yb = tf.tensor2d(y.subarray(o * 10, (o + batch) * 10), [batch, 10]);
+    const cost = opt.minimize(() => tf.losses.softmaxCrossEntropy(yb, model.apply(xb) as tf.Tensor), true);
+    cost?.dataSync();
+    tf.dispose([xb, yb, cost as tf.Tensor]);
+  };
+  try {
+    return timeBox(step, batch);
+  } finally {
+    opt.dispose();
+  }
+}
+
+function forwardThroughput(model: tfl.Sequential): number {
+  const { x } = hostData(784);
+  const per = POOL / BATCH;
+  return timeBox((i) => {
+    const o = (i % per) * BATCH;
+    tf.tidy(() => {
+      const xb = tf.tensor2d(x.subarray(o * 784, (o + BATCH) * 784), [BATCH, 784]);
+      (model.predict(xb) as tf.Tensor).dataSync();
+    });
+  }, BATCH);
+}
+
+function attempt(f: () => number, note?: string): Result {
+  try {
+    return { exPerSec: f(), note };
+  } catch (e) {
+    const msg = (e as Error).message;
+    const m = /Kernel '(\w+)' not registered/.exec(msg);
+    return { error: m ? `fails: ${m[1]} missing` : `fails: ${msg.slice(0, 80)}` };
+  }
+}
+
+/** Measures one column in this process and prints it as JSON on the last stdout line. */
+async function runCell(cell: Cell): Promise<void> {
+  await initEngine(cell === 'wasm-stock' ? 'wasm' : cell);
+  if (cell === 'wasm-stock') unregisterWasmTrainingKernels();
+  const before = tf.memory().numTensors;
+  const mlpModel = mlp();
+  const cnnModel = cnn();
+  // The pure-JS cpu backend needs ~a minute per CNN step at batch 128: measure it at batch 8.
+  const cnnBatch = cell === 'cpu' ? 8 : BATCH;
+  const results: Result[] = [
+    attempt(() => trainThroughput(mlpModel, [784], BATCH)),
+    attempt(() => trainThroughput(cnnModel, [28, 28, 1], cnnBatch), cnnBatch !== BATCH ? `batch ${cnnBatch}` : undefined),
+    attempt(() => forwardThroughput(mlpModel)),
+  ];
+  mlpModel.dispose();
+  cnnModel.dispose();
+  const leaked = tf.memory().numTensors - before;
+  console.log(JSON.stringify({ cell, backend: tf.getBackend(), results, leaked }));
+}
+
+function fmt(r: Result | undefined): string {
+  if (!r) return 'n/a';
+  if ('error' in r) return r.error;
+  return `${Math.round(r.exPerSec).toLocaleString('en-US')}${r.note ? ` (${r.note})` : ''}`;
+}
+
+async function main(): Promise<void> {
+  const i = process.argv.indexOf('--cell');
+  if (i >= 0) return runCell(process.argv[i + 1] as Cell);
+  const self = fileURLToPath(import.meta.url);
+  const cols = new Map<Cell, Result[] | string>();
+  for (const cell of CELLS) {
+    if (cell === 'tensorflow' && !tfjsNodeInstalled()) {
+      cols.set(cell, 'not installed');
+      continue;
+    }
+    process.stderr.write(`measuring ${cell}...\n`);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', self, '--cell', cell], {
+      encoding: 'utf8',
+      timeout: (SECONDS * 4 + 60) * 1000,
+    });
+    const last = (r.stdout ?? '').trim().split('\n').pop() ?? '';
+    try {
+      const parsed = JSON.parse(last) as { results: Result[]; leaked: number };
+      cols.set(cell, parsed.results);
+      if (parsed.leaked) process.stderr.write(`  warning: ${cell} leaked ${parsed.leaked} tensors\n`);
+    } catch {
+      cols.set(cell, r.error ? `fails: ${r.error.message}` : `fails: exit ${r.status}`);
+      process.stderr.write((r.stderr ?? '').split('\n').filter((l) => /Error/.test(l)).slice(0, 3).join('\n') + '\n');
+    }
+  }
+  const cell = (c: Cell, w: number): Result | string => {
+    const v = cols.get(c);
+    return typeof v === 'string' ? v : (v?.[w] ?? 'n/a');
+  };
+  const show = (v: Result | string) => (typeof v === 'string' ? v : fmt(v));
+  console.log(`\nExamples/second, batch ${BATCH}, random data, ${SECONDS} s per cell (higher is better).\n`);
+  console.log('| workload | wasm stock | wasm + kernels | kernels vs stock | cpu | tensorflow |');
+  console.log('|---|---|---|---|---|---|');
+  WORKLOADS.forEach((name, w) => {
+    const s = cell('wasm-stock', w);
+    const p = cell('wasm', w);
+    const ratio =
+      typeof s !== 'string' && typeof p !== 'string' && 'exPerSec' in s && 'exPerSec' in p
+        ? `${(p.exPerSec / s.exPerSec).toFixed(2)}×`
+        : '—';
+    console.log(
+      `| ${name} | ${show(s)} | ${show(p)} | ${ratio} | ${show(cell('cpu', w))} | ${show(cell('tensorflow', w))} |`,
+    );
+  });
+}
+
+await main();
