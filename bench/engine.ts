@@ -149,7 +149,11 @@ async function main(): Promise<void> {
     try {
       const parsed = JSON.parse(last) as { results: Result[]; leaked: number };
       cols.set(cell, parsed.results);
-      if (parsed.leaked) process.stderr.write(`  warning: ${cell} leaked ${parsed.leaked} tensors\n`);
+      if (parsed.leaked) {
+        const failed = parsed.results.some((x) => 'error' in x);
+        const why = failed ? ' (left by the workload that failed mid-step)' : '';
+        process.stderr.write(`  warning: ${cell} leaked ${parsed.leaked} tensors${why}\n`);
+      }
     } catch {
       cols.set(cell, r.error ? `fails: ${r.error.message}` : `fails: exit ${r.status}`);
       process.stderr.write((r.stderr ?? '').split('\n').filter((l) => /Error/.test(l)).slice(0, 3).join('\n') + '\n');
