@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, readFile, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+import { initEngine } from '../engine/backend.js';
+import { isUnlearnError } from '../errors.js';
+import { buildModel, cloneModel, weightsToHost } from './build.js';
+import { hashInMemory, loadModel, saveModel } from './io.js';
+import type { ModelManifest } from './manifest.js';
+import type { ModelSpec } from './spec.js';
+
+const spec: ModelSpec = { kind: 'mlp', inputShape: [20], numClasses: 3, hidden: [8], activation: 'relu' };
+const manifest = (): Omit<ModelManifest, 'files' | 'modelHash'> => ({
+  format: 'unlearn-model/1',
+  spec,
+  dataset: { name: 'synthetic', options: {}, fingerprint: 'f'.repeat(64) },
+  lineage: { trainIds: ['a', 'b'], trainIdsSha256: 'x', numExamples: 2, numSubjects: 2 },
+  recipe: { optimizer: 'adam', learningRate: 1e-3, momentum: 0.9, weightDecay: 0, epochs: 1, batchSize: 2, seed: 7 },
+  seed: 7,
+  parent: null,
+  method: { id: 'train', guarantee: 'exact', params: {} },
+  timings: { wallSeconds: 0 },
+  metrics: {},
+  backend: 'wasm',
+  createdAt: new Date(0).toISOString(),
+});
+
+before(async () => {
+  await initEngine('wasm');
+});
+
+test('the same spec and seed give bit-identical weights; another seed differs', () => {
+  const a = weightsToHost(buildModel(spec, 7));
+  const b = weightsToHost(buildModel(spec, 7));
+  const c = weightsToHost(buildModel(spec, 8));
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a[0], c[0]);
+  // Glorot-uniform limit for the first kernel: sqrt(6 / (20 + 8)).
+  const limit = Math.sqrt(6 / 28);
+  assert.ok(a[0].every((v) => Math.abs(v) <= limit) && a[0].some((v) => Math.abs(v) > limit / 2));
+  assert.ok(a[1].every((v) => v === 0), 'biases start at zero');
+});
+
+test('save → load round-trips the weights and the hash; no temp directory is left', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'unlearn-io-'));
+  const model = buildModel(spec, 3);
+  const saved = await saveModel(join(dir, 'm'), model, manifest());
+  assert.equal(saved.modelHash, await hashInMemory(model));
+  const loaded = await loadModel(join(dir, 'm'));
+  assert.deepEqual(weightsToHost(loaded.model), weightsToHost(model));
+  assert.equal(loaded.manifest.modelHash, saved.modelHash);
+  assert.deepEqual(readdirSync(dir), ['m']);
+  // Overwriting an existing directory is atomic too.
+  await saveModel(join(dir, 'm'), buildModel(spec, 4), manifest());
+  assert.deepEqual(readdirSync(dir), ['m']);
+  assert.notEqual((await loadModel(join(dir, 'm'))).manifest.modelHash, saved.modelHash);
+});
+
+test('cloneModel copies weights and leaves the input untouched', () => {
+  const m = buildModel(spec, 5);
+  const c = cloneModel(m, spec);
+  assert.notEqual(c, m);
+  assert.deepEqual(weightsToHost(c), weightsToHost(m));
+});
+
+test('missing, truncated or tampered files fail with MODEL_MISSING / MODEL_CORRUPT', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'unlearn-io-'));
+  const model = buildModel(spec, 3);
+  const fresh = async (name: string) => {
+    await saveModel(join(dir, name), model, manifest());
+    return join(dir, name);
+  };
+  await assert.rejects(loadModel(join(dir, 'nope')), (e) => isUnlearnError(e, 'MODEL_MISSING'));
+  const t = await fresh('trunc');
+  await truncate(join(t, 'weights.bin'), 10);
+  await assert.rejects(loadModel(t), (e) => isUnlearnError(e, 'MODEL_CORRUPT') && /truncated/.test((e as Error).message));
+  const f = await fresh('flip');
+  const w = await readFile(join(f, 'weights.bin'));
+  w[0] ^= 0xff;
+  await writeFile(join(f, 'weights.bin'), w);
+  await assert.rejects(loadModel(f), (e) => isUnlearnError(e, 'MODEL_CORRUPT') && /sha256/.test((e as Error).message));
+  const j = await fresh('json');
+  await writeFile(join(j, 'manifest.json'), '{not json');
+  await assert.rejects(loadModel(j), (e) => isUnlearnError(e, 'MODEL_CORRUPT'));
+  assert.ok(existsSync(join(j, 'weights.bin')), 'a failed load deletes nothing');
+});
