@@ -49,7 +49,9 @@ export interface TrainWorkflowOptions {
 
 /** Load data, train θ_o from scratch, save it to `out`; returns the saved manifest and test accuracy. */
 export async function trainWorkflow(o: TrainWorkflowOptions): Promise<{ manifest: ModelManifest; testAccuracy: number }> {
-  const split = await loadDataset(o.dataset, o.dataOptions ?? {});
+  // A CNN needs image-shaped input: ask image datasets for [h, w, c] unless told otherwise.
+  const dataOptions = { ...(o.kind === 'cnn' && o.dataset !== 'emails' ? { image: true } : {}), ...o.dataOptions };
+  const split = await loadDataset(o.dataset, dataOptions);
   const fit = await fitFromScratch(split, specFor(split, o.kind, { hidden: o.hidden }), o.recipe, { quiet: o.quiet });
   const { predict, accuracyOf } = await import('./eval/predict.js');
   const { range } = await import('./train/batches.js');

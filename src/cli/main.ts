@@ -3,7 +3,7 @@
  * Exit codes: 0 success, 1 internal error, and per error code the values of EXIT_CODES
  * (src/errors.ts), listed in README.md.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { initEngine, type BackendName } from '../engine/backend.js';
 import { EXIT_CODES, EXIT_INTERNAL, UnlearnError } from '../errors.js';
 import { listDatasets, loadDataset } from '../data/registry.js';
@@ -20,7 +20,8 @@ program
   .option('--json', 'machine-readable JSON on stdout')
   .option('--quiet', 'no progress bars or log lines')
   .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', 'wasm', 'cpu', 'tensorflow']).default('auto'))
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .exitOverride();
 
 const globals = () => program.opts<{ json?: boolean; quiet?: boolean; backend: BackendName | 'auto' }>();
 const log = (line: string) => {
@@ -191,7 +192,10 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
-  if (e instanceof UnlearnError) {
+  if (e instanceof CommanderError) {
+    // Usage errors (unknown option, missing argument) → INVALID_ARGS; --help / --version → 0.
+    process.exitCode = e.exitCode === 0 ? 0 : EXIT_CODES.INVALID_ARGS;
+  } else if (e instanceof UnlearnError) {
     process.stderr.write(`unlearn: ${e.code}: ${e.message}${e.hint ? ` (${e.hint})` : ''}\n`);
     process.exitCode = e.exitCode;
   } else {
@@ -199,4 +203,3 @@ try {
     process.exitCode = EXIT_INTERNAL;
   }
 }
-void EXIT_CODES;

@@ -37,7 +37,7 @@ test('training is deterministic and lowers the loss', async () => {
   const ra = await trainModel(a, split.train, range(600), recipe, { quiet: true });
   await trainModel(b, split.train, range(600), recipe, { quiet: true });
   assert.deepEqual(weightsToHost(a), weightsToHost(b), 'same recipe and seed → bit-identical weights');
-  assert.ok(ra.epochLosses[2] < ra.epochLosses[0] * 0.6, `loss fell: ${ra.epochLosses}`);
+  assert.ok(ra.epochLosses[2] < ra.epochLosses[0] * 0.8, `loss fell: ${ra.epochLosses}`);
   const c = buildModel(spec, recipe.seed);
   await trainModel(c, split.train, range(600), { ...recipe, seed: 12 }, { quiet: true });
   assert.notDeepEqual(weightsToHost(a)[0], weightsToHost(c)[0], 'another shuffling seed → other weights');

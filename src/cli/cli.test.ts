@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, readFile, truncate } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { before, test } from 'node:test';
+import { EXIT_CODES } from '../errors.js';
+
+const bin = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/unlearn.js');
+const run = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [bin, '--quiet', ...args], { encoding: 'utf8', env: { ...process.env, UNLEARN_BACKEND: 'wasm' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+
+let dir: string;
+let model: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'unlearn-cli-'));
+  model = join(dir, 'orig');
+  const r = run('--json', 'train', '--dataset', 'digits', '--model', 'logreg', '--epochs', '1', '--out', model);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(JSON.parse(r.stdout).testAccuracy > 0.7);
+});
+
+test('forget by example id writes a new version whose manifest names its parent and the removed ids', async () => {
+  const m = JSON.parse(await readFile(join(model, 'manifest.json'), 'utf8'));
+  const ids = m.lineage.trainIds.slice(0, 3);
+  const out = join(dir, 'v2');
+  const r = run('--json', 'forget', '--model', model, '--method', 'finetune', '--params', '{"epochs":1}', ...ids.flatMap((id: string) => ['--id', id]), '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  const res = JSON.parse(r.stdout);
+  assert.equal(res.parent, m.modelHash);
+  assert.equal(res.forgotten, 3);
+  const m2 = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'));
+  assert.deepEqual(m2.removed.ids, ids);
+  assert.equal(m2.lineage.numExamples, m.lineage.numExamples - 3);
+  assert.ok(!m2.lineage.trainIds.includes(ids[0]));
+  const ev = run('--json', 'eval', '--model', out);
+  assert.equal(ev.code, 0, ev.stderr);
+  assert.ok(JSON.parse(ev.stdout).model.TA > 0.7);
+});
+
+test('an unknown subject exits with SUBJECT_NOT_FOUND and writes nothing', () => {
+  const out = join(dir, 'never');
+  const r = run('forget', '--model', model, '--method', 'finetune', '--subject', 'nobody@example.org', '--out', out);
+  assert.equal(r.code, EXIT_CODES.SUBJECT_NOT_FOUND);
+  assert.match(r.stderr, /SUBJECT_NOT_FOUND: .*nobody@example\.org/);
+  assert.ok(!existsSync(out));
+});
+
+test('an unknown method and bad params exit with their codes and write nothing', () => {
+  const out = join(dir, 'never2');
+  assert.equal(run('forget', '--model', model, '--method', 'magic', '--random', '0.01', '--out', out).code, EXIT_CODES.UNKNOWN_METHOD);
+  assert.equal(run('forget', '--model', model, '--method', 'scrub', '--params', '{"gamma":-1}', '--random', '0.01', '--out', out).code, EXIT_CODES.INVALID_PARAMS);
+  assert.equal(run('forget', '--model', model, '--method', 'scrub', '--out', out).code, EXIT_CODES.INVALID_ARGS);
+  assert.ok(!existsSync(out));
+});
+
+test('a missing dataset exits with DATASET_MISSING naming the fix, and writes nothing', () => {
+  const out = join(dir, 'fm');
+  const r = run('train', '--dataset', 'fashion-mnist', '--data-option', 'dir=/nonexistent/fm', '--out', out);
+  assert.equal(r.code, EXIT_CODES.DATASET_MISSING);
+  assert.match(r.stderr, /apt-get install dataset-fashion-mnist/);
+  assert.ok(!existsSync(out));
+  assert.equal(run('train', '--dataset', 'nosuchdata', '--out', out).code, EXIT_CODES.DATASET_MISSING);
+});
+
+test('a corrupt or missing model directory exits with MODEL_CORRUPT / MODEL_MISSING', async () => {
+  const copy = join(dir, 'corrupt');
+  const r = run('train', '--dataset', 'digits', '--model', 'logreg', '--epochs', '1', '--out', copy);
+  assert.equal(r.code, 0, r.stderr);
+  await truncate(join(copy, 'weights.bin'), 100);
+  const e = run('eval', '--model', copy, '--random', '0.01');
+  assert.equal(e.code, EXIT_CODES.MODEL_CORRUPT);
+  assert.match(e.stderr, /weights\.bin/);
+  assert.equal(run('eval', '--model', join(dir, 'absent'), '--random', '0.01').code, EXIT_CODES.MODEL_MISSING);
+  assert.ok(!readdirSync(dir).some((f) => f.includes('.tmp-')), 'no temp directories left behind');
+});
+
+test('--help works for every command', () => {
+  for (const c of ['train', 'forget', 'eval', 'demo', 'methods', 'datasets', 'subjects']) {
+    const r = run(c, '--help');
+    assert.equal(r.code, 0, c);
+    assert.match(r.stdout, /Usage: unlearn/);
+  }
+});
