@@ -3,13 +3,14 @@ import { markdownTable, pct, signedPct } from './table.js';
 
 /** The comparison table: one row per model, columns RA, FA, TA, MIA AUC, time (s), cost vs retrain, gaps to retrain. */
 export function comparisonTable(c: Comparison): string {
-  const header = ['method', 'guarantee', 'RA %', 'FA %', 'TA %', 'MIA AUC', 'time (s)', 'cost vs retrain', 'ΔRA', 'ΔFA', 'ΔTA', 'ΔMIA'];
+  const header = ['method', 'guarantee', 'RA %', 'FA %', 'TA %', 'forget loss', 'MIA AUC', 'time (s)', 'cost vs retrain', 'ΔRA', 'ΔFA', 'ΔTA', 'ΔMIA'];
   const rows = c.rows.map((r) => [
     r.method,
     r.guarantee,
     pct(r.RA),
     pct(r.FA),
     pct(r.TA),
+    r.forgetLoss.toFixed(4),
     r.miaAuc.toFixed(3),
     r.seconds.toFixed(2),
     r.method === 'original' ? '-' : r.cost.toFixed(3),
@@ -42,7 +43,8 @@ export function comparisonMarkdown(ctx: ReportContext, c: Comparison): string {
     '',
     comparisonTable(c),
     '',
-    'RA / FA / TA: accuracy on the retain set, the forget set and the test set. MIA AUC: loss-threshold membership',
+    'RA / FA / TA: accuracy on the retain set, the forget set and the test set. Forget loss: mean cross-entropy on',
+    'the forget set (nats). MIA AUC: loss-threshold membership',
     'inference, forget set vs test set (balanced, 5-fold cross-validated logistic regression on the loss; 0.5 = no',
     'signal). Δ columns: difference to the model retrained from scratch without the forget set (percentage points; the',
     'goal is 0, not FA = 0). Cost: the method\'s wall time divided by retrain\'s.',

@@ -2,7 +2,7 @@
 export function markdownTable(header: string[], rows: (string | number)[][]): string {
   const cells = rows.map((r) => r.map(String));
   const width = header.map((h, j) => Math.max(h.length, 3, ...cells.map((r) => r[j]?.length ?? 0)));
-  const numeric = header.map((_, j) => rows.length > 0 && rows.every((r) => typeof r[j] === 'number' || /^[-+]?[\d.]+(e[-+]?\d+)?[%×]?$/.test(String(r[j]))));
+  const numeric = header.map((_, j) => rows.length > 0 && rows.every((r) => typeof r[j] === 'number' || /^([-+]?[\d.]+(e[-+]?\d+)?[%×]?|-|n\/a)$/.test(String(r[j]))));
   const pad = (s: string, j: number) => (numeric[j] ? s.padStart(width[j]) : s.padEnd(width[j]));
   const line = (r: string[]) => `| ${r.map(pad).join(' | ')} |`;
   const sep = `|${width.map((w, j) => (numeric[j] ? '-'.repeat(w + 1) + ':' : ':' + '-'.repeat(w + 1))).join('|')}|`;

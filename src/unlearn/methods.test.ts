@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { subset } from '../data/dataset.js';
 import { initEngine } from '../engine/backend.js';
-import { isUnlearnError } from '../errors.js';
+import { isUnlearnError, type UnlearnError } from '../errors.js';
 import { evaluateModel } from '../eval/evaluate.js';
 import { buildModel, weightsToHost } from '../models/build.js';
 import { hashInMemory, type StoredModel } from '../models/io.js';
@@ -28,7 +28,7 @@ test('registry: the four methods with their guarantees; unknown ids and duplicat
     listMethods().map((m) => [m.id, m.guarantee]),
     [['retrain', 'exact'], ['finetune', 'approximate'], ['neggrad-plus', 'approximate'], ['scrub', 'approximate']],
   );
-  assert.throws(() => getMethod('nope'), (e) => isUnlearnError(e, 'UNKNOWN_METHOD') && /scrub/.test((e as Error).hint ?? ''));
+  assert.throws(() => getMethod('nope'), (e) => isUnlearnError(e, 'UNKNOWN_METHOD') && /scrub/.test((e as UnlearnError).hint ?? ''));
   assert.throws(() => registerMethod(retrain), (e) => isUnlearnError(e, 'DUPLICATE_ID'));
 });
 
