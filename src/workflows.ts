@@ -14,6 +14,7 @@ import { evaluateModel, type ModelEvaluation } from './eval/evaluate.js';
 import { loadModel, saveModel, type StoredModel } from './models/io.js';
 import type { ModelManifest } from './models/manifest.js';
 import type { ModelSpec } from './models/spec.js';
+import { formatHandlerFor, type EvalOutcome, type ForgetOutcome, type ForgetRequest } from './models/formats.js';
 import { comparisonMarkdown, comparisonTable, type ReportContext } from './report/comparisonReport.js';
 import { fitFromScratch, specFor } from './train/fit.js';
 import type { TrainRecipe } from './train/recipe.js';
@@ -62,22 +63,17 @@ export async function trainWorkflow(o: TrainWorkflowOptions): Promise<{ manifest
   return { manifest, testAccuracy };
 }
 
-/** Options of {@link forgetWorkflow}. */
-export interface ForgetWorkflowOptions {
-  modelDir: string;
-  selector: ForgetSelector;
-  method: string;
-  params?: Record<string, unknown>;
-  seed?: number;
-  out: string;
-  quiet?: boolean;
-}
+/** Options of {@link forgetWorkflow}: a deletion request on a model directory. */
+export type ForgetWorkflowOptions = ForgetRequest;
 
 /**
  * Honour a deletion request: load the model and its data, resolve the forget set (subjects by
  * address or pseudonym), run the method, evaluate, save the new version to `out`.
  */
-export async function forgetWorkflow(o: ForgetWorkflowOptions): Promise<{ manifest: ModelManifest; evaluation: ModelEvaluation; forget: ForgetSet; subjectIndex: SubjectIndex }> {
+export async function forgetWorkflow(o: ForgetWorkflowOptions): Promise<ForgetOutcome> {
+  const handler = await formatHandlerFor(o.modelDir);
+  if (handler) return handler.forget(o);
+  if (!o.method) throw new UnlearnError('INVALID_ARGS', 'no unlearning method given', 'pass --method (see `unlearn methods`)');
   const stored = await loadModel(o.modelDir);
   const split = await loadSplitFor(stored.manifest);
   const subjectIndex = SubjectIndex.forSplit(split);
@@ -116,7 +112,9 @@ export function forgetSetForEval(stored: StoredModel, split: DataSplit, selector
 }
 
 /** Evaluate a stored model (and optionally a reference, e.g. the retrained model) on a forget set. */
-export async function evalWorkflow(o: { modelDir: string; referenceDir?: string; selector?: ForgetSelector }): Promise<{ model: ModelEvaluation; reference?: ModelEvaluation; manifest: ModelManifest }> {
+export async function evalWorkflow(o: { modelDir: string; referenceDir?: string; selector?: ForgetSelector }): Promise<EvalOutcome> {
+  const handler = await formatHandlerFor(o.modelDir);
+  if (handler) return handler.evaluate(o);
   const stored = await loadModel(o.modelDir);
   const split = await loadSplitFor(stored.manifest);
   const forget = forgetSetForEval(stored, split, o.selector);

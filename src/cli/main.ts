@@ -115,7 +115,7 @@ addSelectorOptions(
     .command('forget')
     .description('honour a deletion request: apply an unlearning method and save the new model version')
     .requiredOption('--model <dir>', 'model directory')
-    .requiredOption('--method <id>', 'unlearning method (see `unlearn methods`)')
+    .option('--method <id>', 'unlearning method (see `unlearn methods`); required for single networks')
     .option('--params <json>', 'method params as JSON, e.g. \'{"epochs":2}\'', json, {})
     .option('--seed <n>', 'seed of the unlearning run (default: the model\'s)', int)
     .requiredOption('--out <dir>', 'directory of the new model version')
@@ -127,8 +127,8 @@ addSelectorOptions(
   const r = await forgetWorkflow({ modelDir: o.model, selector, method: o.method, params: o.params, seed: o.seed, out: o.out, quiet: globals().quiet || globals().json });
   const subjects = r.forget.subjects.map((s) => r.subjectIndex.display(s, o.revealSubjects));
   out(
-    { modelDir: o.out, modelHash: r.manifest.modelHash, parent: r.manifest.parent, guarantee: r.manifest.method.guarantee, forgotten: r.forget.forgetIdx.length, subjects, metrics: r.manifest.metrics, seconds: r.manifest.timings.wallSeconds },
-    `${o.method} (${r.manifest.method.guarantee}) removed ${r.forget.forgetIdx.length} examples of ${subjects.length} subject(s) in ${r.manifest.timings.wallSeconds.toFixed(2)} s → ${o.out}\n${fmtEval('new model', r.evaluation)}`,
+    { modelDir: o.out, modelHash: r.manifest.modelHash, parent: r.manifest.parent, guarantee: r.manifest.method.guarantee, forgotten: r.forget.forgetIdx.length, subjects, metrics: r.manifest.metrics, notes: r.notes ?? [], seconds: r.manifest.timings.wallSeconds },
+    `${r.manifest.method.id} (${r.manifest.method.guarantee}) removed ${r.forget.forgetIdx.length} examples of ${subjects.length} subject(s) in ${r.manifest.timings.wallSeconds.toFixed(2)} s → ${o.out}\n${[...(r.notes ?? []), fmtEval('new model', r.evaluation)].join('\n')}`,
   );
 });
 

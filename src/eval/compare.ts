@@ -74,14 +74,19 @@ export async function compareMethods(
     res.model.dispose();
   }
   const ref = raw.find((r) => r.method === 'retrain')!;
-  const rows = raw.map((r) => ({
+  return { rows: raw.map((r) => withGap(r, ref)), evaluations, retrainSeconds: ref.seconds };
+}
+
+/** Complete a row with its gaps to the retrained model's row and its cost vs retrain's time. */
+export function withGap(r: Omit<ComparisonRow, 'gap' | 'cost'>, ref: Omit<ComparisonRow, 'gap' | 'cost'>): ComparisonRow {
+  return {
     ...r,
     gap: { RA: r.RA - ref.RA, FA: r.FA - ref.FA, TA: r.TA - ref.TA, miaAuc: r.miaAuc - ref.miaAuc },
     cost: r.seconds / ref.seconds,
-  }));
-  return { rows, evaluations, retrainSeconds: ref.seconds };
+  };
 }
 
-function row(method: string, guarantee: Guarantee | 'none', ev: ModelEvaluation, seconds: number, modelHash: string, params: Record<string, unknown>): Omit<ComparisonRow, 'gap' | 'cost'> {
+/** A comparison row (without gap and cost) from an evaluation; see {@link withGap}. */
+export function row(method: string, guarantee: Guarantee | 'none', ev: ModelEvaluation, seconds: number, modelHash: string, params: Record<string, unknown>): Omit<ComparisonRow, 'gap' | 'cost'> {
   return { method, guarantee, RA: ev.RA, FA: ev.FA, TA: ev.TA, forgetLoss: ev.forgetLoss, miaAuc: ev.mia.auc, miaAccuracy: ev.mia.accuracy, seconds, modelHash, params };
 }

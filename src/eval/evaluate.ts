@@ -1,9 +1,9 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { DataSplit } from '../data/dataset.js';
+import type { DataSplit, Dataset } from '../data/dataset.js';
 import { range } from '../train/batches.js';
 import type { ForgetSet } from '../unlearn/forgetSet.js';
 import { lossMembershipInference, type LossMiaAggregate } from './lossMia.js';
-import { accuracyOf, predict } from './predict.js';
+import { accuracyOf, predict, type Predictions } from './predict.js';
 
 /** Quality of one model w.r.t. a forget request (DESIGN.md §7). Accuracies in [0, 1]. */
 export interface ModelEvaluation {
@@ -27,9 +27,20 @@ export interface ModelEvaluation {
  * `seed`. Deterministic for a given model, data and seed.
  */
 export function evaluateModel(model: tfl.LayersModel, split: DataSplit, forget: ForgetSet, seed = 0): ModelEvaluation {
-  const r = predict(model, split.train, forget.retainIdx);
-  const f = predict(model, split.train, forget.forgetIdx);
-  const t = predict(model, split.test, range(split.test.labels.length));
+  return evaluatePredictor((ds, idx) => predict(model, ds, idx), split, forget, seed);
+}
+
+/**
+ * A model seen as a function from examples to per-example predictions (a single network, a SISA
+ * ensemble, a convex model on host arrays...).
+ */
+export type Predictor = (ds: Dataset, indices: Int32Array) => Predictions;
+
+/** {@link evaluateModel} for any {@link Predictor}. */
+export function evaluatePredictor(predictFn: Predictor, split: DataSplit, forget: ForgetSet, seed = 0): ModelEvaluation {
+  const r = predictFn(split.train, forget.retainIdx);
+  const f = predictFn(split.train, forget.forgetIdx);
+  const t = predictFn(split.test, range(split.test.labels.length));
   const mia = lossMembershipInference({ forgetLosses: f.loss, testLosses: t.loss, seed });
   const mean = (a: Float64Array) => a.reduce((s, v) => s + v, 0) / Math.max(a.length, 1);
   return {
