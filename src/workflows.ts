@@ -11,6 +11,8 @@ import { initEngine, type BackendName } from './engine/backend.js';
 import { UnlearnError } from './errors.js';
 import { compareMethods, type Comparison, type MethodRun } from './eval/compare.js';
 import { evaluateModel, type ModelEvaluation } from './eval/evaluate.js';
+import { accuracyOf, predict } from './eval/predict.js';
+import { range } from './train/batches.js';
 import { loadModel, saveModel, type StoredModel } from './models/io.js';
 import type { ModelManifest } from './models/manifest.js';
 import type { ModelSpec } from './models/spec.js';
@@ -46,6 +48,8 @@ export interface TrainWorkflowOptions {
   recipe: Partial<TrainRecipe>;
   out: string;
   quiet?: boolean;
+  /** Write a checkpoint after every epoch into `<checkpointDir>/epoch-<k>`. */
+  checkpointDir?: string;
 }
 
 /** Load data, train θ_o from scratch, save it to `out`; returns the saved manifest and test accuracy. */
@@ -53,9 +57,7 @@ export async function trainWorkflow(o: TrainWorkflowOptions): Promise<{ manifest
   // A CNN needs image-shaped input: ask image datasets for [h, w, c] unless told otherwise.
   const dataOptions = { ...(o.kind === 'cnn' && o.dataset !== 'emails' ? { image: true } : {}), ...o.dataOptions };
   const split = await loadDataset(o.dataset, dataOptions);
-  const fit = await fitFromScratch(split, specFor(split, o.kind, { hidden: o.hidden }), o.recipe, { quiet: o.quiet });
-  const { predict, accuracyOf } = await import('./eval/predict.js');
-  const { range } = await import('./train/batches.js');
+  const fit = await fitFromScratch(split, specFor(split, o.kind, { hidden: o.hidden }), o.recipe, { quiet: o.quiet, checkpointDir: o.checkpointDir });
   const testAccuracy = accuracyOf(predict(fit.model, split.test, range(split.test.labels.length)));
   fit.manifest.metrics = { ...fit.manifest.metrics, TA: testAccuracy };
   const manifest = await saveModel(o.out, fit.model, fit.manifest);

@@ -96,9 +96,11 @@ program
   .option('--weight-decay <wd>', 'L2 weight decay', num, 0)
   .option('--seed <n>', 'seed of init and shuffling', int, 0)
   .requiredOption('--out <dir>', 'model directory to write')
+  .option('--checkpoint-dir <dir>', 'write a checkpoint (LayersModel files) after every epoch into <dir>/epoch-<k>')
   .action(async (o) => {
     await initEngine(globals().backend);
     const r = await trainWorkflow({
+      checkpointDir: o.checkpointDir,
       dataset: o.dataset,
       dataOptions: o.dataOption,
       kind: o.model,

@@ -68,3 +68,23 @@ test('a NaN loss stops training with NUMERIC_ERROR', async () => {
   const model = buildModel({ kind: 'logreg', inputShape: [784], numClasses: 10 }, 0);
   await assert.rejects(trainModel(model, bad, range(64), TrainRecipeSchema.parse({ epochs: 1 }), { quiet: true }), (e) => isUnlearnError(e, 'NUMERIC_ERROR'));
 });
+
+test('checkpoints: one LayersModel directory per epoch; the last equals the trained weights', async () => {
+  const { mkdtemp, readFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const tfl = await import('@tensorflow/tfjs-layers');
+  const split = await smallDigits(200, 10);
+  const dir = await mkdtemp(join(tmpdir(), 'unlearn-ckpt-'));
+  const model = buildModel({ kind: 'logreg', inputShape: [784], numClasses: 10 }, 0);
+  await trainModel(model, split.train, range(200), TrainRecipeSchema.parse({ epochs: 2 }), { quiet: true, checkpointDir: dir });
+  const load = async (k: number) => {
+    const json = JSON.parse(await readFile(join(dir, `epoch-${k}`, 'model.json'), 'utf8'));
+    const w = await readFile(join(dir, `epoch-${k}`, 'weights.bin'));
+    const m = await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: w.buffer.slice(w.byteOffset, w.byteOffset + w.byteLength) }));
+    return weightsToHost(m);
+  };
+  assert.deepEqual(await load(2), weightsToHost(model));
+  assert.notDeepEqual((await load(1))[0], weightsToHost(model)[0]);
+  assert.equal(JSON.parse(await readFile(join(dir, 'epoch-1', 'checkpoint.json'), 'utf8')).epoch, 1);
+});
