@@ -3,7 +3,10 @@
  * Built-in metrics are registered when this module is first imported.
  */
 import { UnlearnError } from '../errors.js';
+import { challengeScoreMetric } from './challengeScore.js';
+import { liraMetric } from './lira.js';
 import { lossMia } from './lossMia.js';
+import { uliraMetric } from './ulira.js';
 import type { Metric } from './metric.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -47,3 +50,6 @@ export function listMetrics(): string[] {
 }
 
 registerMetric(lossMia);
+registerMetric(challengeScoreMetric);
+registerMetric(liraMetric);
+registerMetric(uliraMetric);
