@@ -19,6 +19,12 @@ export interface Dataset {
   numClasses: number;
   ids: string[];
   subjects: string[];
+  /**
+   * Optional real-valued regression target per example (float64, length n), e.g. log wage for
+   * `cps-wages`; `labels` then holds a derived class for classifiers. Absent for pure
+   * classification data.
+   */
+  targets?: Float64Array;
 }
 
 /** A dataset split into train and test, with the loader's name and options and a fingerprint. */
@@ -80,7 +86,9 @@ export function subset(ds: Dataset, indices: ArrayLike<number>): Dataset {
     ids[j] = ds.ids[i];
     subjects[j] = ds.subjects[i];
   }
-  return { features, shape: [...ds.shape], labels, numClasses: ds.numClasses, ids, subjects };
+  const out: Dataset = { features, shape: [...ds.shape], labels, numClasses: ds.numClasses, ids, subjects };
+  if (ds.targets) out.targets = Float64Array.from(indices, (i) => ds.targets![i]);
+  return out;
 }
 
 /** sha256 hex of a list of ids, order-independent (sorted, newline-joined). */
@@ -96,6 +104,7 @@ function hashDataset(h: ReturnType<typeof createHash>, ds: Dataset, tag: string)
   h.update(ds.ids.join('\n'));
   h.update('\n');
   h.update(ds.subjects.join('\n'));
+  if (ds.targets) h.update(Buffer.from(ds.targets.buffer, ds.targets.byteOffset, ds.targets.byteLength));
 }
 
 /**

@@ -5,7 +5,7 @@ import { fingerprintSplit } from './dataset.js';
 import { listDatasets, loadDataset } from './registry.js';
 
 test('registry: lists the loaders', () => {
-  assert.deepEqual(listDatasets().map((d) => d.name), ['emails', 'digits', 'fashion-mnist']);
+  assert.deepEqual(listDatasets().map((d) => d.name), ['emails', 'digits', 'fashion-mnist', 'cps-wages']);
 });
 
 test('registry: unknown name → DATASET_MISSING listing known names', async () => {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { UnlearnError } from '../errors.js';
 import type { DataSplit } from './dataset.js';
+import { loadCpsWages } from './cpsWages.js';
 import { loadDigits } from './digits.js';
 import { EMAILS_DEFAULT_DIM, loadEmails } from './emails.js';
 import { defaultFashionMnistDir, loadFashionMnist } from './fashionMnist.js';
@@ -32,6 +33,8 @@ const emailsSchema = z.strictObject({
   cache: z.boolean().default(true),
 });
 
+const cpsWagesSchema = z.strictObject({ seed, testFraction });
+
 const digitsSchema = z.strictObject({ seed, testFraction, image: z.boolean().default(false) });
 
 const fashionSchema = z.strictObject({
@@ -59,6 +62,12 @@ const LOADERS: DatasetLoader[] = [
     description: `Fashion-MNIST IDX files (default ${defaultFashionMnistDir()}): 60,000 + 10,000 images, 10 classes; subject = example id`,
     schema: fashionSchema,
     load: (o) => loadFashionMnist(o as z.infer<typeof fashionSchema>),
+  },
+  {
+    name: 'cps-wages',
+    description: 'CPS 1985 wages (Berndt): 534 people, 16 features, target ln(wage) for ridge regression, label wage >= median',
+    schema: cpsWagesSchema,
+    load: (o) => loadCpsWages(o as z.infer<typeof cpsWagesSchema>),
   },
 ];
 
