@@ -22,6 +22,9 @@ import { fitFromScratch, specFor } from './train/fit.js';
 import type { TrainRecipe } from './train/recipe.js';
 import type { ForgetSelector, ForgetSet } from './unlearn/forgetSet.js';
 import { selectForgetSet, unlearn } from './unlearn/index.js';
+// Registers the SISA model format (unlearn-sisa/1) for forget/eval, and the demo's SISA row.
+import { appendSisaRow } from './unlearn/sisa/demo.js';
+import './unlearn/sisa/index.js';
 
 /** Write a text file atomically (temp file in the same directory, then rename). */
 export async function writeTextAtomic(path: string, text: string): Promise<void> {
@@ -206,6 +209,18 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     saveDir: join(o.out, 'models'),
     request: { subjects: [subjects.display(subject)] },
     onMethod: (id) => log(`running ${id}…`),
+  });
+  log('running sisa…');
+  await appendSisaRow(comparison, {
+    split,
+    spec: original.manifest.spec,
+    recipe: original.manifest.recipe,
+    forget,
+    dir: join(o.out, 'models'),
+    seed,
+    request: { subjects: [subjects.display(subject)] },
+    displaySubject: (s) => subjects.display(s),
+    log,
   });
   const ctx: ReportContext = {
     title: 'Unlearn demo: forget one sender from a spam filter',

@@ -12,6 +12,8 @@ import { listMethods } from '../unlearn/index.js';
 import type { ForgetSelector } from '../unlearn/forgetSet.js';
 import { evalWorkflow, forgetWorkflow, runDemo, trainWorkflow } from '../workflows.js';
 import { pct } from '../report/table.js';
+import { addBenchCommand } from './bench.js';
+import { pruneCheckpoints, sisaTrainWorkflow } from '../unlearn/sisa/index.js';
 
 const program = new Command();
 program
@@ -97,8 +99,31 @@ program
   .option('--seed <n>', 'seed of init and shuffling', int, 0)
   .requiredOption('--out <dir>', 'model directory to write')
   .option('--checkpoint-dir <dir>', 'write a checkpoint (LayersModel files) after every epoch into <dir>/epoch-<k>')
+  .option('--sisa', 'SISA mode: train an ensemble of shards slice by slice, for exact deletion by shard retraining')
+  .option('--shards <S>', 'SISA: number of shards', int, 8)
+  .option('--slices <R>', 'SISA: number of slices per shard', int, 4)
+  .addOption(new Option('--aggregate <how>', 'SISA: majority vote of shard labels or mean softmax').choices(['vote', 'mean']).default('vote'))
+  .option('--workers <n>', 'SISA: worker threads training shards in parallel (default: number of cores)', int)
   .action(async (o) => {
     await initEngine(globals().backend);
+    if (o.sisa) {
+      const m = await sisaTrainWorkflow({
+        dataset: o.dataset,
+        dataOptions: o.dataOption,
+        kind: o.model,
+        hidden: o.hidden,
+        recipe: { optimizer: o.optimizer, learningRate: o.lr, epochs: o.epochs, batchSize: o.batchSize, weightDecay: o.weightDecay, seed: o.seed },
+        sisa: { shards: o.shards, slices: o.slices, aggregate: o.aggregate, workers: o.workers },
+        out: o.out,
+        log,
+      });
+      const st = m.storage;
+      out(
+        { modelDir: o.out, modelHash: m.modelHash, testAccuracy: m.metrics.TA, seconds: m.timings.wallSeconds, storage: st },
+        `saved SISA ${o.out} (${m.sisa.shards} shards × ${m.sisa.slices} slices, ${m.lineage.numExamples} examples, TA ${pct(m.metrics.TA as number)}%, ${m.timings.wallSeconds.toFixed(1)} s)\nstorage: ${st.totalBytes} bytes = models ${st.modelBytes} + ${st.checkpoints} checkpoints ${st.checkpointBytes} + manifest ${st.manifestBytes}`,
+      );
+      return;
+    }
     const r = await trainWorkflow({
       checkpointDir: o.checkpointDir,
       dataset: o.dataset,
@@ -160,6 +185,16 @@ program
   });
 
 program
+  .command('prune')
+  .description('SISA: delete the checkpoints of slices before a point (less disk, costlier deletions; always exact)')
+  .requiredOption('--model <dir>', 'SISA model directory (changed in place)')
+  .requiredOption('--keep-from-slice <p>', 'keep the checkpoints of slices p..R-1; p = R removes all', int)
+  .action(async (o) => {
+    const r = await pruneCheckpoints(o.model, o.keepFromSlice);
+    out({ modelDir: o.model, freedBytes: r.freedBytes, storage: r.manifest.storage }, `freed ${r.freedBytes} bytes; storage now ${r.manifest.storage.totalBytes} bytes (${r.manifest.storage.checkpoints} checkpoints)`);
+  });
+
+program
   .command('methods')
   .description('list the unlearning methods')
   .action(() => {
@@ -190,6 +225,8 @@ program
     const top = [...counts].sort((a, b) => b[1] - a[1]).slice(0, o.top).map(([s, n]) => ({ subject: idx.display(s, o.revealSubjects), train: n }));
     out(top, top.map((t) => `${t.subject}\t${t.train}`).join('\n'));
   });
+
+addBenchCommand(program);
 
 try {
   await program.parseAsync(process.argv);
