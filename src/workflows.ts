@@ -25,6 +25,8 @@ import { selectForgetSet, unlearn } from './unlearn/index.js';
 // Registers the SISA model format (unlearn-sisa/1) for forget/eval, and the demo's SISA row.
 import { appendSisaRow } from './unlearn/sisa/demo.js';
 import './unlearn/sisa/index.js';
+// Registers the certified format (unlearn-certified/1) for forget/eval.
+import './unlearn/certified/index.js';
 
 /** Write a text file atomically (temp file in the same directory, then rename). */
 export async function writeTextAtomic(path: string, text: string): Promise<void> {

@@ -14,6 +14,7 @@ import { evalWorkflow, forgetWorkflow, runDemo, trainWorkflow } from '../workflo
 import { pct } from '../report/table.js';
 import { addBenchCommand } from './bench.js';
 import { pruneCheckpoints, sisaTrainWorkflow } from '../unlearn/sisa/index.js';
+import { trainCertifiedWorkflow } from '../unlearn/certified/index.js';
 
 const program = new Command();
 program
@@ -89,7 +90,7 @@ program
   .description('train an original model from scratch on a dataset and save it with its lineage')
   .requiredOption('--dataset <name>', 'dataset name (see `unlearn datasets`)')
   .option('--data-option <key=value>', 'dataset loader option, e.g. dim=4096; repeatable', keyValue)
-  .addOption(new Option('--model <kind>', 'model kind').choices(['logreg', 'mlp', 'cnn']).default('mlp'))
+  .addOption(new Option('--model <kind>', 'model kind (ridge: ridge regression with exact removal)').choices(['logreg', 'mlp', 'cnn', 'ridge']).default('mlp'))
   .option('--hidden <widths>', 'MLP hidden widths, comma-separated', (v) => v.split(',').map(int), [128])
   .addOption(new Option('--optimizer <name>').choices(['adam', 'sgd']).default('adam'))
   .option('--lr <rate>', 'learning rate', num, 1e-3)
@@ -99,6 +100,12 @@ program
   .option('--seed <n>', 'seed of init and shuffling', int, 0)
   .requiredOption('--out <dir>', 'model directory to write')
   .option('--checkpoint-dir <dir>', 'write a checkpoint (LayersModel files) after every epoch into <dir>/epoch-<k>')
+  .option('--certified', 'certified removal (Guo et al. 2020): L2 logistic regression trained with loss perturbation (--model logreg)')
+  .option('--epsilon <ε>', 'certified: ε of the (ε, δ) removal guarantee (default 1)', num)
+  .option('--delta <δ>', 'certified: δ of the guarantee (default 1e-5)', num)
+  .option('--lambda <λ>', 'certified/ridge: L2 regularisation (logreg: mean-form λ, default 1e-3; ridge: total λ, default 1)', num)
+  .option('--sigma <σ>', 'certified: std of the loss-perturbation noise b (default 1)', num)
+  .option('--features-from <dir>', 'certified: train the head on the penultimate features of this network (the guarantee covers the head only)')
   .option('--sisa', 'SISA mode: train an ensemble of shards slice by slice, for exact deletion by shard retraining')
   .option('--shards <S>', 'SISA: number of shards', int, 8)
   .option('--slices <R>', 'SISA: number of slices per shard', int, 4)
@@ -106,6 +113,17 @@ program
   .option('--workers <n>', 'SISA: worker threads training shards in parallel (default: number of cores)', int)
   .action(async (o) => {
     await initEngine(globals().backend);
+    if (o.certified || o.model === 'ridge') {
+      if (o.model !== 'logreg' && o.model !== 'ridge') throw new UnlearnError('INVALID_ARGS', `--certified needs --model logreg (or ridge), not ${o.model}`, 'pass --model logreg; for a network use --features-from');
+      const params = { ...(o.epsilon !== undefined && { epsilon: o.epsilon }), ...(o.delta !== undefined && { delta: o.delta }), ...(o.lambda !== undefined && { lambda: o.lambda }), ...(o.sigma !== undefined && { sigma: o.sigma }) };
+      const m = await trainCertifiedWorkflow({ dataset: o.dataset, dataOptions: o.dataOption, kind: o.model, params, seed: o.seed, featuresFrom: o.featuresFrom, out: o.out });
+      const c = m.certificate;
+      out(
+        { modelDir: o.out, modelHash: m.modelHash, guarantee: c.guarantee, certificate: c, metrics: m.metrics, seconds: m.timings.wallSeconds },
+        `saved ${o.model} ${o.out} (${c.guarantee}${c.epsilon !== undefined ? ` ε = ${c.epsilon}, δ = ${c.delta}` : ''}; model ${m.modelHash.slice(0, 12)}, ${m.lineage.numExamples} examples, TA ${pct(m.metrics.TA as number)}%, ${m.timings.wallSeconds.toFixed(1)} s)${c.budget ? `\nremoval budget σε/c = ${c.budget.total.toExponential(3)}, left ${c.budget.left.toExponential(3)}` : ''}`,
+      );
+      return;
+    }
     if (o.sisa) {
       const m = await sisaTrainWorkflow({
         dataset: o.dataset,

@@ -102,6 +102,8 @@ export async function loadCpsWages(options: CpsWagesOptions = {}): Promise<DataS
       features: [...CPS_FEATURES],
       target: 'ln(wage, US$/hour)',
       labels: `wage >= ${CPS_MEDIAN_WAGE} (the median)`,
+      /** The label threshold in target units (ln US$/hour): a regression prediction ≥ it is class 1. */
+      labelThreshold: Math.log(CPS_MEDIAN_WAGE),
       subjects: 'each row is a person: subject = example id',
       split: { method: 'stratified-v1 (src/data/split.ts)', seed, testFraction, purpose: 'cps-wages' },
     },
