@@ -23,3 +23,4 @@ export { compareMethods, type Comparison, type ComparisonRow } from './eval/comp
 export { lossMembershipInference } from './eval/lossMia.js';
 export { auc, rocCurve, tprAtFpr } from './eval/roc.js';
 export { runDemo, trainWorkflow, forgetWorkflow, evalWorkflow } from './workflows.js';
+export { trainSisa, sisaForget, pruneCheckpoints, ensemblePredictor, partitionSisa, readSisaManifest, sisaTrainWorkflow, SISA_FORMAT, type SisaManifest, type SisaOptions, type Aggregate } from './unlearn/sisa/index.js';
