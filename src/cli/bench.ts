@@ -1,0 +1,144 @@
+/**
+ * `unlearn bench`: the method leaderboard (src/eval/benchmark.ts) from the command line — parsing,
+ * progress display and printing only.
+ */
+import cliProgress from 'cli-progress';
+import { type Command, InvalidArgumentError } from 'commander';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BackendName } from '../engine/backend.js';
+import { UnlearnError } from '../errors.js';
+import { runBenchmark, type BenchMethod } from '../eval/benchmark.js';
+import type { FarmProgress } from '../eval/farm.js';
+import { renderHtmlReport } from '../report/html.js';
+import { leaderboardJson, leaderboardMarkdown, leaderboardTable } from '../report/leaderboard.js';
+import type { ForgetSelector } from '../unlearn/forgetSet.js';
+
+const int = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('not an integer');
+  return n;
+};
+const num = (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError('not a number');
+  return n;
+};
+
+/**
+ * Parse a forget request `random:F`, `class:K`, `subject:NAME` or `id:ID` (several joined by `,`
+ * are a union). @throws UnlearnError INVALID_ARGS on anything else.
+ */
+export function parseForget(spec: string): ForgetSelector {
+  const s: ForgetSelector = {};
+  for (const part of spec.split(',')) {
+    const i = part.indexOf(':');
+    const kind = part.slice(0, i);
+    const value = part.slice(i + 1);
+    if (i < 1 || !value) throw new UnlearnError('INVALID_ARGS', `bad --forget '${part}'`, 'use random:0.02, class:3, subject:NAME or id:ID');
+    if (kind === 'random') s.randomFraction = num(value);
+    else if (kind === 'class') (s.classes ??= []).push(int(value));
+    else if (kind === 'subject') (s.subjects ??= []).push(value);
+    else if (kind === 'id') (s.ids ??= []).push(value);
+    else throw new UnlearnError('INVALID_ARGS', `bad --forget kind '${kind}'`, 'use random:, class:, subject: or id:');
+  }
+  return s;
+}
+
+async function writeAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, text);
+  await rename(tmp, path);
+}
+
+/** A progress display with ETA on stderr: a bar on a terminal, a line every 5% otherwise. */
+function benchProgress(quiet: boolean): { tick(p: FarmProgress): void; stop(): void } {
+  if (quiet) return { tick() {}, stop() {} };
+  if (process.stderr.isTTY) {
+    const bar = new cliProgress.SingleBar(
+      { format: 'bench          {bar} {percentage}% | {value}/{total} models | {cached} cached | eta {eta_formatted}', stream: process.stderr, hideCursor: true, etaBuffer: 40 },
+      cliProgress.Presets.shades_classic,
+    );
+    let started = false;
+    return {
+      tick(p) {
+        if (!started) ((started = true), bar.start(p.total, 0, { cached: 0 }));
+        bar.update(p.done, { cached: p.cached });
+      },
+      stop: () => bar.stop(),
+    };
+  }
+  const t0 = performance.now();
+  let next = 0;
+  return {
+    tick(p) {
+      if (p.done < next && p.done !== p.total) return;
+      next = p.done + Math.max(1, Math.round(p.total / 20));
+      const el = (performance.now() - t0) / 1000;
+      const computed = p.done - p.cached;
+      const eta = computed > 0 ? (el / computed) * (p.total - p.done) : NaN;
+      process.stderr.write(`bench: ${p.done}/${p.total} models (${p.cached} cached), ${el.toFixed(0)} s elapsed, eta ${Number.isFinite(eta) ? eta.toFixed(0) + ' s' : '-'}\n`);
+    },
+    stop() {},
+  };
+}
+
+/** Add the `bench` command to `program` (which carries the global --json/--quiet/--backend). */
+export function addBenchCommand(program: Command): void {
+  program
+    .command('bench')
+    .description('leaderboard of unlearning methods: NeurIPS 2023 challenge score, loss MIA, LiRA, U-LiRA, cost (Markdown, JSON, HTML)')
+    .option('--dataset <name>', 'dataset', 'digits')
+    .option('--methods <ids>', 'comma-separated method ids', 'retrain,finetune,neggrad-plus,scrub')
+    .option('--params <json>', 'method params by id, e.g. \'{"scrub":{"epochs":2}}\'', (v) => {
+      try {
+        return JSON.parse(v) as Record<string, Record<string, unknown>>;
+      } catch {
+        throw new InvalidArgumentError('not valid JSON');
+      }
+    })
+    .option('--models <N>', 'unlearning runs per method and retrained models per side', int, 32)
+    .option('--shadows <K>', 'shadow models for LiRA / U-LiRA (even)', int, 16)
+    .option('--forget <spec>', 'forget set: random:F | class:K | subject:NAME | id:ID (comma = union)', 'random:0.02')
+    .option('--workers <n>', 'worker threads (default: number of cores)', int)
+    .option('--out <dir>', 'output directory', 'out/bench')
+    .option('--cache <dir>', 'model farm cache (default <out>/cache); reruns reuse it')
+    .option('--seed <n>', 'seed of everything', int, 0)
+    .option('--hidden <sizes>', 'MLP hidden layer sizes, comma-separated', '128')
+    .option('--epochs <n>', 'training epochs of every from-scratch model', int, 8)
+    .option('--batch-size <n>', 'training batch size', int, 128)
+    .option('--lr <x>', 'training learning rate (Adam)', num, 1e-3)
+    .action(async (o) => {
+      const g = program.opts<{ json?: boolean; quiet?: boolean; backend: BackendName | 'auto' }>();
+      const ids = String(o.methods).split(',').map((s: string) => s.trim()).filter(Boolean);
+      if (ids.length === 0) throw new UnlearnError('INVALID_ARGS', 'no methods given', 'e.g. --methods retrain,finetune');
+      const methods: BenchMethod[] = ids.map((id: string) => ({ id, params: o.params?.[id] ?? {} }));
+      const hidden = String(o.hidden).split(',').map((s) => int(s.trim()));
+      const progress = benchProgress(!!(g.quiet || g.json));
+      let result;
+      try {
+        result = await runBenchmark({
+          source: { dataset: o.dataset, options: {} },
+          methods,
+          models: o.models,
+          shadows: o.shadows,
+          forget: parseForget(o.forget),
+          hidden,
+          recipe: { epochs: o.epochs, batchSize: o.batchSize, learningRate: o.lr },
+          seed: o.seed,
+          cacheDir: o.cache ?? join(o.out, 'cache'),
+          workers: o.workers,
+          backend: g.backend,
+          onProgress: (p) => progress.tick(p),
+        });
+      } finally {
+        progress.stop();
+      }
+      await mkdir(o.out, { recursive: true });
+      await writeAtomic(join(o.out, 'leaderboard.md'), leaderboardMarkdown(result));
+      await writeAtomic(join(o.out, 'leaderboard.json'), leaderboardJson(result));
+      await writeAtomic(join(o.out, 'report.html'), await renderHtmlReport(result));
+      if (g.json) process.stdout.write(leaderboardJson(result));
+      else process.stdout.write(`${leaderboardTable(result.rows)}\n\nwall time ${result.wallSeconds.toFixed(1)} s; ${o.out}/leaderboard.md, leaderboard.json, report.html\n`);
+    });
+}
