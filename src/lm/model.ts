@@ -1,0 +1,221 @@
+/**
+ * A decoder-only transformer language model (GPT-2 layout, Radford et al. 2019) built from
+ * tfjs-core ops over named `tf.Variable`s: token embedding + learned positions, `nLayers` pre-norm
+ * blocks (LayerNorm → causal multi-head self-attention → residual; LayerNorm → GELU MLP →
+ * residual), a final LayerNorm and an output head tied to the token embedding.
+ *
+ * Every op used (gather, matMul with transposes, softmax, moments, tanh, oneHot, logSoftmax)
+ * has a wasm kernel; gather's gradient needs `UnsortedSegmentSum`, which src/engine/kernels
+ * registers. Gradients are tested against the cpu backend (model.test.ts).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { UnlearnError } from '../errors.js';
+import { Rng } from '../engine/rng.js';
+import { VOCAB_SIZE } from './tokenizer.js';
+
+/** Architecture of a model. Sizes are counts; contextLength T is in tokens (bytes). */
+export interface LmConfig {
+  name: string;
+  vocabSize: number;
+  contextLength: number;
+  dModel: number;
+  nLayers: number;
+  nHeads: number;
+  /** Hidden width of the MLP (GPT-2: 4·dModel). */
+  dMlp: number;
+  /** Output head = transposed token embedding (true) or its own matrix (false). */
+  tiedHead: boolean;
+}
+
+/** The named configurations. `tiny` trains in about a minute on 2 cores; `small` is the demo/bench model. */
+export const LM_CONFIGS: Record<'tiny' | 'small', LmConfig> = {
+  tiny: { name: 'tiny', vocabSize: VOCAB_SIZE, contextLength: 64, dModel: 64, nLayers: 2, nHeads: 4, dMlp: 256, tiedHead: true },
+  small: { name: 'small', vocabSize: VOCAB_SIZE, contextLength: 128, dModel: 256, nLayers: 4, nHeads: 8, dMlp: 1024, tiedHead: true },
+};
+
+/** Resolve a config name. @throws UnlearnError INVALID_PARAMS for an unknown name. */
+export function lmConfig(name: string): LmConfig {
+  const c = (LM_CONFIGS as Record<string, LmConfig>)[name];
+  if (!c) throw new UnlearnError('INVALID_PARAMS', `unknown language-model config "${name}"`, `known: ${Object.keys(LM_CONFIGS).join(', ')}`);
+  return { ...c };
+}
+
+/** A model: its config and its parameters by name (float32 tf.Variables, trainable). */
+export interface LanguageModel {
+  config: LmConfig;
+  params: Map<string, tf.Variable>;
+}
+
+/** Parameter names and shapes of a config, in a fixed order (the order of `weights.bin`). */
+export function paramShapes(c: LmConfig): [string, number[]][] {
+  const out: [string, number[]][] = [
+    ['wte', [c.vocabSize, c.dModel]],
+    ['wpe', [c.contextLength, c.dModel]],
+  ];
+  for (let l = 0; l < c.nLayers; l++) {
+    const p = `h${l}.`;
+    out.push(
+      [p + 'ln1.g', [c.dModel]], [p + 'ln1.b', [c.dModel]],
+      [p + 'attn.wqkv', [c.dModel, 3 * c.dModel]], [p + 'attn.bqkv', [3 * c.dModel]],
+      [p + 'attn.wo', [c.dModel, c.dModel]], [p + 'attn.bo', [c.dModel]],
+      [p + 'ln2.g', [c.dModel]], [p + 'ln2.b', [c.dModel]],
+      [p + 'mlp.w1', [c.dModel, c.dMlp]], [p + 'mlp.b1', [c.dMlp]],
+      [p + 'mlp.w2', [c.dMlp, c.dModel]], [p + 'mlp.b2', [c.dModel]],
+    );
+  }
+  out.push(['lnf.g', [c.dModel]], ['lnf.b', [c.dModel]]);
+  if (!c.tiedHead) out.push(['head', [c.dModel, c.vocabSize]]);
+  return out;
+}
+
+/** Total number of parameters of a config. */
+export function numParams(c: LmConfig): number {
+  return paramShapes(c).reduce((s, [, sh]) => s + sh.reduce((a, b) => a * b, 1), 0);
+}
+
+/**
+ * A freshly initialised model (GPT-2 init: N(0, 0.02) weights, residual output projections
+ * scaled by 1/√(2·nLayers), zero biases, unit LayerNorm gains), seeded: the same seed gives the
+ * same weights on every machine.
+ */
+export function initModel(config: LmConfig, seed: number): LanguageModel {
+  if (config.dModel % config.nHeads !== 0) {
+    throw new UnlearnError('INVALID_PARAMS', `dModel ${config.dModel} is not divisible by nHeads ${config.nHeads}`, 'pick nHeads dividing dModel');
+  }
+  const rng = new Rng(`lm-init/${seed}`);
+  const params = new Map<string, tf.Variable>();
+  for (const [name, shape] of paramShapes(config)) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const v = new Float32Array(n);
+    if (name.endsWith('.g')) v.fill(1);
+    else if (shape.length === 2) {
+      const std = name.endsWith('attn.wo') || name.endsWith('mlp.w2') ? 0.02 / Math.sqrt(2 * config.nLayers) : 0.02;
+      for (let i = 0; i < n; i++) v[i] = rng.normal() * std;
+    }
+    params.set(name, ownedVariable(tf.tensor(v, shape, 'float32')));
+  }
+  return { config: { ...config }, params };
+}
+
+/** A trainable variable over `t`'s data; `t` itself is disposed (the variable keeps the data). */
+function ownedVariable(t: tf.Tensor): tf.Variable {
+  const v = tf.variable(t, true);
+  t.dispose();
+  return v;
+}
+
+/** A model from host weight arrays (e.g. read from disk), in paramShapes order. */
+export function modelFromArrays(config: LmConfig, arrays: Map<string, Float32Array>): LanguageModel {
+  const params = new Map<string, tf.Variable>();
+  for (const [name, shape] of paramShapes(config)) {
+    const a = arrays.get(name);
+    if (!a || a.length !== shape.reduce((x, y) => x * y, 1)) {
+      for (const v of params.values()) v.dispose();
+      throw new UnlearnError('SHAPE_MISMATCH', `weights for "${name}" missing or of the wrong size`, 'the model directory does not match its config');
+    }
+    params.set(name, ownedVariable(tf.tensor(a, shape, 'float32')));
+  }
+  return { config: { ...config }, params };
+}
+
+/** An independent copy (new variables) of a model. */
+export function cloneModel(m: LanguageModel): LanguageModel {
+  const params = new Map<string, tf.Variable>();
+  for (const [k, v] of m.params) params.set(k, ownedVariable(v.clone()));
+  return { config: { ...m.config }, params };
+}
+
+/** Free a model's variables. */
+export function disposeModel(m: LanguageModel): void {
+  for (const v of m.params.values()) v.dispose();
+}
+
+/** The model's variables in paramShapes order (for tf.variableGrads). */
+export function variables(m: LanguageModel): tf.Variable[] {
+  return paramShapes(m.config).map(([n]) => m.params.get(n)!);
+}
+
+/** LayerNorm over the last axis (Ba et al. 2016), ε = 1e-5. x: [..., d] → same shape. */
+export function layerNorm(x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, eps = 1e-5): tf.Tensor {
+  const { mean, variance } = tf.moments(x, -1, true);
+  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), g), b);
+}
+
+/** GELU, tanh approximation (Hendrycks & Gimpel 2016), as GPT-2 uses. */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI));
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+}
+
+/** Additive causal mask [T, T]: 0 where key j ≤ query i, −1e9 above the diagonal. */
+export function causalMask(T: number): tf.Tensor2D {
+  const m = new Float32Array(T * T);
+  for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) m[i * T + j] = -1e9;
+  return tf.tensor2d(m, [T, T]);
+}
+
+/**
+ * Causal multi-head self-attention (Vaswani et al. 2017) of x [B, T, d] → [B, T, d], with the
+ * block's parameters under `prefix` (attn.wqkv [d, 3d], attn.bqkv [3d], attn.wo [d, d], attn.bo [d]).
+ */
+export function selfAttention(m: LanguageModel, prefix: string, x: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor3D {
+  const [B, T, d] = x.shape;
+  const H = m.config.nHeads;
+  const dh = d / H;
+  const P = (n: string) => m.params.get(prefix + n)!;
+  const qkv = tf.add(tf.matMul(tf.reshape(x, [B * T, d]), P('attn.wqkv')), P('attn.bqkv'));
+  const [q, k, v] = tf.split(qkv, 3, 1).map((t) => tf.transpose(tf.reshape(t, [B, T, H, dh]), [0, 2, 1, 3]));
+  const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh)), mask);
+  const y = tf.matMul(tf.softmax(scores), v); // [B, H, T, dh]
+  const merged = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B * T, d]);
+  return tf.reshape(tf.add(tf.matMul(merged, P('attn.wo')), P('attn.bo')), [B, T, d]);
+}
+
+/** GELU MLP of x [B, T, d] → [B, T, d] with the block's parameters under `prefix`. */
+export function mlp(m: LanguageModel, prefix: string, x: tf.Tensor3D): tf.Tensor3D {
+  const [B, T, d] = x.shape;
+  const P = (n: string) => m.params.get(prefix + n)!;
+  const h = gelu(tf.add(tf.matMul(tf.reshape(x, [B * T, d]), P('mlp.w1')), P('mlp.b1')));
+  return tf.reshape(tf.add(tf.matMul(h, P('mlp.w2')), P('mlp.b2')), [B, T, d]);
+}
+
+/** One pre-norm transformer block: x + attn(LN(x)), then + mlp(LN(·)). [B, T, d] → [B, T, d]. */
+export function block(m: LanguageModel, l: number, x: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor3D {
+  const p = `h${l}.`;
+  const P = (n: string) => m.params.get(p + n)!;
+  const a = tf.add(x, selfAttention(m, p, layerNorm(x, P('ln1.g'), P('ln1.b')) as tf.Tensor3D, mask)) as tf.Tensor3D;
+  return tf.add(a, mlp(m, p, layerNorm(a, P('ln2.g'), P('ln2.b')) as tf.Tensor3D)) as tf.Tensor3D;
+}
+
+/**
+ * Next-token logits. tokens: int32 [B, T] with T ≤ contextLength and ids < vocabSize → float32
+ * logits [B, T, V] (position t predicts token t+1). Call inside tf.tidy.
+ * @throws UnlearnError SHAPE_MISMATCH when T exceeds the context length.
+ */
+export function forward(m: LanguageModel, tokens: tf.Tensor2D): tf.Tensor3D {
+  const [B, T] = tokens.shape;
+  const c = m.config;
+  if (T > c.contextLength) throw new UnlearnError('SHAPE_MISMATCH', `sequence of ${T} tokens exceeds the context length ${c.contextLength}`, 'shorten the prompt');
+  const P = (n: string) => m.params.get(n)!;
+  let x = tf.add(tf.gather(P('wte'), tokens), tf.slice(P('wpe'), [0, 0], [T, c.dModel])) as tf.Tensor3D;
+  const mask = causalMask(T);
+  for (let l = 0; l < c.nLayers; l++) x = block(m, l, x, mask);
+  const h = tf.reshape(layerNorm(x, P('lnf.g'), P('lnf.b')), [B * T, c.dModel]);
+  const logits = c.tiedHead ? tf.matMul(h, P('wte'), false, true) : tf.matMul(h, P('head'));
+  return tf.reshape(logits, [B, T, c.vocabSize]);
+}
+
+/**
+ * Log-probability (nats) of each target token: log p(targets[b,t] | tokens[b,≤t]).
+ * tokens, targets: int32 [B, T] → float32 [B, T]. Call inside tf.tidy.
+ */
+export function tokenLogProbs(m: LanguageModel, tokens: tf.Tensor2D, targets: tf.Tensor2D): tf.Tensor2D {
+  const logits = forward(m, tokens);
+  return tokenLogProbsFromLogits(logits, targets);
+}
+
+/** log softmax(logits)[target] per position: logits [B, T, V], targets int32 [B, T] → [B, T]. */
+export function tokenLogProbsFromLogits(logits: tf.Tensor3D, targets: tf.Tensor2D): tf.Tensor2D {
+  const V = logits.shape[2];
+  return tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(targets, V)), -1) as tf.Tensor2D;
+}

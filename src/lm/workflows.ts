@@ -1,0 +1,124 @@
+/**
+ * Language-model workflows as library functions (the `unlearn lm` commands are thin wrappers):
+ * train an original model, forget a source with a method (or retrain without it), audit a model
+ * against a retrained reference, generate text. Every model directory carries a manifest.
+ */
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import { UnlearnError } from '../errors.js';
+import { auditLm, type AuditOptions, type LmAudit } from './audit/index.js';
+import { loadProbes, type KnowledgeProbe } from './audit/knowledge.js';
+import { hashIds, loadLmCorpus, type CorpusOptions, type LmCorpus } from './data.js';
+import { lmHash, loadLm, saveLm, type LmManifest } from './io.js';
+import { getLmMethod, parseLmParams } from './methods/index.js';
+import { initModel, lmConfig, type LanguageModel, type LmConfig } from './model.js';
+import { parseRecipe, trainLm, type LmRecipe } from './train.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Every probe shipped in src/lm/probes/*.jsonl. */
+export function defaultProbes(): KnowledgeProbe[] {
+  const dir = join(here, 'probes');
+  return readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort().flatMap((f) => loadProbes(join(dir, f)));
+}
+
+/** Corpus options matching a config: passages fit BOS + passage in the context. */
+export function corpusFor(config: LmConfig, options: Partial<CorpusOptions> = {}): LmCorpus {
+  return loadLmCorpus({ passageBytes: config.contextLength - 1, ...options });
+}
+
+/** The corpus a stored model was trained on, checked against its fingerprint. @throws UnlearnError DATASET_INVALID. */
+export function corpusOf(manifest: LmManifest): LmCorpus {
+  const c = loadLmCorpus(manifest.corpus.options);
+  if (c.fingerprint !== manifest.corpus.fingerprint) throw new UnlearnError('DATASET_INVALID', `corpus fingerprint ${c.fingerprint.slice(0, 12)} differs from the model's ${manifest.corpus.fingerprint.slice(0, 12)}`, 'reinstall the corpora the model was trained on');
+  return c;
+}
+
+/** Training passages minus everything removed by the model's chain of forget requests. */
+export function lineageDocs(corpus: LmCorpus, removedSources: string[]) {
+  return corpus.train.filter((d) => !removedSources.includes(d.source));
+}
+
+/** Train an original model from scratch and (optionally) save it. */
+export async function lmTrainWorkflow(o: { config: string | LmConfig; corpus?: Partial<CorpusOptions>; recipe?: Partial<LmRecipe>; out?: string; backend: string; onStep?: (s: number, l: number) => void }): Promise<{ model: LanguageModel; manifest: Omit<LmManifest, 'files' | 'modelHash'> & Partial<LmManifest>; corpus: LmCorpus }> {
+  const config = typeof o.config === 'string' ? lmConfig(o.config) : o.config;
+  const corpus = corpusFor(config, o.corpus);
+  const recipe = parseRecipe(o.recipe ?? {});
+  const model = initModel(config, recipe.seed);
+  const r = trainLm(model, corpus.train, recipe, o.onStep);
+  const manifest: Omit<LmManifest, 'files' | 'modelHash'> = {
+    format: 'unlearn-lm/1',
+    config,
+    corpus: { name: 'lm-corpus', options: corpus.options, fingerprint: corpus.fingerprint },
+    lineage: { sources: corpus.sources, numPassages: corpus.train.length, passageIdsSha256: hashIds(corpus.train.map((d) => d.id)) },
+    recipe,
+    seed: recipe.seed,
+    parent: null,
+    method: { id: 'train', guarantee: 'none', params: {} },
+    timings: { wallSeconds: r.seconds },
+    metrics: { finalLoss: r.losses.at(-1), lossFirst: r.losses[0] },
+    backend: tf.getBackend(),
+    createdAt: new Date().toISOString(),
+  };
+  const saved = o.out ? await saveLm(o.out, model, manifest) : manifest;
+  return { model, manifest: saved, corpus };
+}
+
+/**
+ * Forget `source` with `method` (or `retrain`) starting from a model; saves when `out` is given.
+ * @throws UnlearnError SUBJECT_NOT_FOUND when the source is not in the model's lineage;
+ *   UNKNOWN_METHOD / INVALID_PARAMS for the method.
+ */
+export async function lmForget(o: { model: LanguageModel; manifest: LmManifest | Omit<LmManifest, 'files' | 'modelHash'>; corpus: LmCorpus; source: string; method: string; params?: Record<string, unknown>; seed?: number; out?: string; onStep?: (s: number, l: number) => void }): Promise<{ model: LanguageModel; manifest: Omit<LmManifest, 'files' | 'modelHash'> & Partial<LmManifest>; seconds: number }> {
+  const removedBefore = o.manifest.removed?.sources ?? [];
+  if (!o.manifest.lineage.sources.includes(o.source) || removedBefore.includes(o.source)) {
+    throw new UnlearnError('SUBJECT_NOT_FOUND', `source "${o.source}" is not in the model's training lineage`, `trained on: ${o.manifest.lineage.sources.filter((s) => !removedBefore.includes(s)).join(', ')}`);
+  }
+  const method = getLmMethod(o.method);
+  const params = parseLmParams(method, o.method === 'retrain' ? { ...o.manifest.recipe, ...(o.params ?? {}) } : o.params);
+  const removed = [...removedBefore, o.source];
+  const docs = lineageDocs(o.corpus, removedBefore);
+  const forget = docs.filter((d) => d.source === o.source);
+  const retain = docs.filter((d) => d.source !== o.source);
+  const seed = o.seed ?? o.manifest.seed;
+  const t0 = performance.now();
+  const res = await method.run(o.model, params, { forget, retain, seed, onStep: o.onStep });
+  const seconds = (performance.now() - t0) / 1000;
+  const removedIds = o.corpus.train.filter((d) => removed.includes(d.source)).map((d) => d.id);
+  const manifest: Omit<LmManifest, 'files' | 'modelHash'> = {
+    ...o.manifest,
+    lineage: { sources: o.manifest.lineage.sources.filter((s) => !removed.includes(s)), numPassages: retain.length, passageIdsSha256: hashIds(retain.map((d) => d.id)) },
+    parent: 'modelHash' in o.manifest && o.manifest.modelHash ? o.manifest.modelHash : lmHash(o.model),
+    method: { id: method.id, guarantee: method.guarantee, params },
+    removed: { sources: removed, numPassages: removedIds.length, passageIdsSha256: hashIds(removedIds) },
+    seed,
+    timings: { wallSeconds: seconds },
+    metrics: { ...(res.details?.losses ? { lossLast: (res.details.losses as number[]).at(-1) } : {}) },
+    backend: tf.getBackend(),
+    createdAt: new Date().toISOString(),
+  };
+  delete (manifest as Partial<LmManifest>).files;
+  delete (manifest as Partial<LmManifest>).modelHash;
+  const saved = o.out ? await saveLm(o.out, res.model, manifest) : manifest;
+  return { model: res.model, manifest: saved, seconds };
+}
+
+/** Load a model directory and its corpus (fingerprint-checked). */
+export async function openLm(dir: string): Promise<{ model: LanguageModel; manifest: LmManifest; corpus: LmCorpus }> {
+  const { model, manifest } = await loadLm(dir);
+  return { model, manifest, corpus: corpusOf(manifest) };
+}
+
+/**
+ * Audit a model for a forgotten source; with a reference (retrained) model, PrivLeak is reported
+ * relative to the reference's loss-attack AUC.
+ */
+export function lmAudit(o: { model: LanguageModel; corpus: LmCorpus; source: string; probes?: KnowledgeProbe[]; options?: Partial<AuditOptions>; reference?: LanguageModel }): { audit: LmAudit; reference?: LmAudit } {
+  const probes = o.probes ?? defaultProbes();
+  const reference = o.reference ? auditLm(o.reference, o.corpus, o.source, probes, o.options) : undefined;
+  const audit = auditLm(o.model, o.corpus, o.source, probes, o.options, reference?.forget.mia.auc);
+  if (reference) reference.forget.privLeak = 0;
+  return { audit, reference };
+}
