@@ -123,7 +123,7 @@ async function benchDataset(setup: Setup, work: string): Promise<Row[]> {
       let del = 0;
       const from: number[] = [];
       for (const [i, s] of subjects.entries()) {
-        const r = await sisaForget(dir, split, { subjects: [s] }, `${dir}-del${i}`, { workers: 1 });
+        const r = await sisaForget(dir, split, { subjects: [s] }, `${dir}-del${i}`, { workers: 1, evaluate: false });
         del += r.seconds;
         from.push(...r.retrained.map((x) => x.fromSlice));
         await rm(`${dir}-del${i}`, { recursive: true, force: true });

@@ -34,8 +34,8 @@ export async function appendSisaRow(
   const r = await sisaForget(join(o.dir, 'sisa-original'), o.split, o.forget, join(o.dir, 'sisa'), { seed: o.seed, request: o.request, displaySubject: o.displaySubject });
   const ref = comparison.rows.find((x) => x.method === 'retrain')!;
   const params = { shards: sisa.shards, slices: sisa.slices, aggregate: sisa.aggregate ?? 'vote', shardsRetrained: r.retrained };
-  const sisaRow = withGap(row('sisa', 'exact', r.evaluation, r.seconds, r.manifest.modelHash, params), ref);
+  const sisaRow = withGap(row('sisa', 'exact', r.evaluation!, r.seconds, r.manifest.modelHash, params), ref);
   comparison.rows.splice(comparison.rows.indexOf(ref) + 1, 0, sisaRow);
-  comparison.evaluations.sisa = r.evaluation;
+  comparison.evaluations.sisa = r.evaluation!;
   return { trainSeconds: trained.seconds, deleteSeconds: r.seconds };
 }

@@ -49,6 +49,8 @@ export interface SisaForgetOptions {
   /** The request as recorded in the manifest (pseudonymised); default: the selector. */
   request?: Record<string, unknown>;
   log?: (line: string) => void;
+  /** Evaluate the new ensemble (RA/FA/TA, loss MIA; default true). The MIA needs ≥ 2 forgotten examples. */
+  evaluate?: boolean;
 }
 
 /** Result of {@link sisaForget}. `seconds`: wall time of the deletion (selection, shard retraining, writing), evaluation excluded. */
@@ -59,7 +61,8 @@ export interface SisaForgetResult {
   /** Shards retrained: earliest affected slice and the slice they restarted after (1-based; 0 = scratch). */
   retrained: { shard: number; earliestSlice: number; fromSlice: number }[];
   notes: string[];
-  evaluation: ModelEvaluation;
+  /** Absent when `evaluate: false`. */
+  evaluation?: ModelEvaluation;
 }
 
 /**
@@ -191,16 +194,18 @@ export async function sisaForget(dir: string, split: DataSplit, selector: Forget
     createdAt: new Date().toISOString(),
     notes,
   };
-  let evaluation: ModelEvaluation;
-  try {
-    const models = await loadShardModels(staging, manifest);
-    evaluation = evaluatePredictor(ensemblePredictor(models, m.sisa.aggregate), split, forget, seed);
-    models.forEach((x) => x.dispose());
-  } catch (e) {
-    await rm(staging, { recursive: true, force: true });
-    throw e;
+  let evaluation: ModelEvaluation | undefined;
+  if (opts.evaluate !== false) {
+    try {
+      const models = await loadShardModels(staging, manifest);
+      evaluation = evaluatePredictor(ensemblePredictor(models, m.sisa.aggregate), split, forget, seed);
+      models.forEach((x) => x.dispose());
+    } catch (e) {
+      await rm(staging, { recursive: true, force: true });
+      throw e;
+    }
+    manifest.metrics = { RA: evaluation.RA, FA: evaluation.FA, TA: evaluation.TA, forgetLoss: evaluation.forgetLoss, miaAuc: evaluation.mia.auc };
   }
-  manifest.metrics = { RA: evaluation.RA, FA: evaluation.FA, TA: evaluation.TA, forgetLoss: evaluation.forgetLoss, miaAuc: evaluation.mia.auc };
   return { manifest: await commitSisaDir(staging, out, manifest), forget, seconds, retrained, notes, evaluation };
 }
 

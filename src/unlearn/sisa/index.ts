@@ -73,7 +73,7 @@ export const sisaFormatHandler: ModelFormatHandler = {
     });
     const lines = r.retrained.map((s) => `retrained shard ${s.shard} (earliest affected slice ${s.earliestSlice}) from ${s.fromSlice ? `the checkpoint after slice ${s.fromSlice}` : 'scratch'}`);
     lines.push(`reused ${m.shards.length - r.retrained.length} of ${m.shards.length} shards unchanged; storage ${r.manifest.storage.totalBytes} bytes`);
-    return { manifest: r.manifest, evaluation: r.evaluation, forget: r.forget, subjectIndex, notes: [...lines, ...r.notes.map((n) => `warning: ${n}`)] };
+    return { manifest: r.manifest, evaluation: r.evaluation!, forget: r.forget, subjectIndex, notes: [...lines, ...r.notes.map((n) => `warning: ${n}`)] };
   },
   async evaluate(o: { modelDir: string; referenceDir?: string; selector?: ForgetSelector }): Promise<EvalOutcome> {
     const m = await readSisaManifest(o.modelDir);

@@ -89,7 +89,7 @@ test('exactness: after a deletion every shard is bit-identical to SISA trained f
   assert.ok(!B.lineage.trainIds.includes(forgetIds[0]));
   assert.ok(!locate(B.assignment).has(forgetIds[0]));
   assert.equal(r.notes.length, 0);
-  assert.ok(r.evaluation.TA > 0.75);
+  assert.ok(r.evaluation!.TA > 0.75);
   // Deleting a subject by name resolves to the same examples.
   const bySubject = await sisaForget(join(dir, 'A'), split, { subjects: [subject] }, join(dir, 'B2'), { workers: 1 });
   assert.deepEqual(bySubject.retrained, [{ shard: 0, earliestSlice: 2, fromSlice: 1 }]);
