@@ -41,6 +41,10 @@ test('unlearn train --sisa, forget, eval and prune on a SISA model', async () =>
   assert.equal(e.code, 0, e.stderr);
   const er = JSON.parse(e.stdout);
   assert.ok(er.model.TA > 0.8 && er.reference.TA > 0.8);
+  // One example: no MIA possible, the deletion still succeeds.
+  const one = run('--json', 'forget', '--model', out, '--id', m.assignment.shards[0].slices[0][0], '--out', join(dir, 'v3'));
+  assert.equal(one.code, 0, one.stderr);
+  assert.equal(JSON.parse(one.stdout).forgotten, 1);
   const p = run('--json', 'prune', '--model', out, '--keep-from-slice', '2');
   assert.equal(p.code, 0, p.stderr);
   assert.equal(JSON.parse(p.stdout).storage.checkpoints, 0);

@@ -18,7 +18,10 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { hashIds, type DataSplit } from '../../data/dataset.js';
 import { UnlearnError } from '../../errors.js';
-import { evaluatePredictor, type ModelEvaluation } from '../../eval/evaluate.js';
+import { evaluatePredictor, type ModelEvaluation, type Predictor } from '../../eval/evaluate.js';
+import type { LossMiaAggregate } from '../../eval/lossMia.js';
+import { accuracyOf } from '../../eval/predict.js';
+import { range } from '../../train/batches.js';
 import { selectForgetSet, type ForgetSelector, type ForgetSet } from '../forgetSet.js';
 import { ensemblePredictor } from './ensemble.js';
 import { locate, shardSize, withoutIds } from './partition.js';
@@ -198,7 +201,7 @@ export async function sisaForget(dir: string, split: DataSplit, selector: Forget
   if (opts.evaluate !== false) {
     try {
       const models = await loadShardModels(staging, manifest);
-      evaluation = evaluatePredictor(ensemblePredictor(models, m.sisa.aggregate), split, forget, seed);
+      evaluation = evaluateEnsemble(ensemblePredictor(models, m.sisa.aggregate), split, forget, seed);
       models.forEach((x) => x.dispose());
     } catch (e) {
       await rm(staging, { recursive: true, force: true });
@@ -226,4 +229,19 @@ async function reuseShard(s: ShardEntry, parentDir: string, shardsDir: string, w
     }
   }
   return { ...s, checkpoints, origin: { kind: 'reused' } };
+}
+
+/**
+ * {@link evaluatePredictor}, except that a forget set of one example (too small for the
+ * cross-validated loss MIA) still gets RA/FA/TA and its loss, with the MIA fields NaN — a deletion
+ * request for a sender with one email must not fail on its evaluation.
+ */
+export function evaluateEnsemble(p: Predictor, split: DataSplit, forget: ForgetSet, seed: number): ModelEvaluation {
+  if (forget.forgetIdx.length >= 2) return evaluatePredictor(p, split, forget, seed);
+  const r = p(split.train, forget.retainIdx);
+  const f = p(split.train, forget.forgetIdx);
+  const t = p(split.test, range(split.test.labels.length));
+  const mia: LossMiaAggregate = { accuracy: NaN, accuracyStd: NaN, foldAccuracies: [], auc: NaN, lossAuc: NaN, nPerSide: 0, nForget: f.loss.length, nTest: t.loss.length, folds: 0, seed };
+  const mean = (a: Float64Array) => a.reduce((x, v) => x + v, 0) / Math.max(a.length, 1);
+  return { RA: accuracyOf(r), FA: accuracyOf(f), TA: accuracyOf(t), forgetLoss: mean(f.loss), mia, perExample: { forgetLoss: f.loss, memberProbability: new Float64Array(f.loss.length).fill(NaN) } };
 }

@@ -9,7 +9,7 @@ import type { DataSplit } from '../../data/dataset.js';
 import { SubjectIndex } from '../../data/pseudonym.js';
 import { loadDataset } from '../../data/registry.js';
 import { UnlearnError } from '../../errors.js';
-import { evaluateModel, evaluatePredictor, type ModelEvaluation } from '../../eval/evaluate.js';
+import { evaluateModel, type ModelEvaluation } from '../../eval/evaluate.js';
 import { formatHandlerFor, registerFormat, type EvalOutcome, type ForgetOutcome, type ForgetRequest, type ModelFormatHandler } from '../../models/formats.js';
 import { loadModel } from '../../models/io.js';
 import type { ModelSpec } from '../../models/spec.js';
@@ -17,7 +17,7 @@ import { specFor } from '../../train/fit.js';
 import type { TrainRecipe } from '../../train/recipe.js';
 import { selectForgetSet, type ForgetSelector, type ForgetSet } from '../forgetSet.js';
 import { ensemblePredictor } from './ensemble.js';
-import { sisaForget } from './forget.js';
+import { evaluateEnsemble, sisaForget } from './forget.js';
 import { SISA_FORMAT, loadShardModels, readSisaManifest, type SisaManifest } from './store.js';
 import { trainSisa, type SisaOptions } from './train.js';
 
@@ -40,7 +40,7 @@ export async function sisaSplit(m: Pick<SisaManifest, 'dataset'>): Promise<DataS
 export async function evaluateSisaDir(dir: string, m: SisaManifest, split: DataSplit, forget: ForgetSet, seed: number): Promise<ModelEvaluation> {
   const models = await loadShardModels(dir, m);
   try {
-    return evaluatePredictor(ensemblePredictor(models, m.sisa.aggregate), split, forget, seed);
+    return evaluateEnsemble(ensemblePredictor(models, m.sisa.aggregate), split, forget, seed);
   } finally {
     models.forEach((x) => x.dispose());
   }
