@@ -27,6 +27,7 @@ import { appendSisaRow } from './unlearn/sisa/demo.js';
 import './unlearn/sisa/index.js';
 // Registers the certified format (unlearn-certified/1) for forget/eval.
 import './unlearn/certified/index.js';
+import { appendCertifiedRows } from './unlearn/certified/demo.js';
 
 /** Write a text file atomically (temp file in the same directory, then rename). */
 export async function writeTextAtomic(path: string, text: string): Promise<void> {
@@ -224,6 +225,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     displaySubject: (s) => subjects.display(s),
     log,
   });
+  log('running certified…');
+  const certifiedNotes = await appendCertifiedRows(comparison, { seed, forgetIds: forget.forgetIds, dir: join(o.out, 'models'), log });
   const ctx: ReportContext = {
     title: 'Unlearn demo: forget one sender from a spam filter',
     dataset: { name: split.name, fingerprint: split.fingerprint, train: split.train.labels.length, test: split.test.labels.length },
@@ -231,6 +234,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     original: { modelHash: original.manifest.modelHash, spec: original.manifest.spec, recipe: original.manifest.recipe, trainSeconds: fit.seconds },
     seed,
     backend,
+    notes: certifiedNotes,
   };
   const reportMd = comparisonMarkdown(ctx, comparison);
   const reportJson = JSON.stringify({ ...ctx, rows: comparison.rows, retrainSeconds: comparison.retrainSeconds, forgetIds: forget.forgetIds }, null, 1) + '\n';

@@ -30,6 +30,8 @@ export interface ReportContext {
   original: { modelHash: string; spec: unknown; recipe: unknown; trainSeconds: number };
   seed: number;
   backend: string;
+  /** Extra lines printed under the table (e.g. what a row's gaps are measured against). */
+  notes?: string[];
 }
 
 /** A readable Markdown report of a comparison. Subjects must already be pseudonymised unless revealed by the caller. */
@@ -49,6 +51,7 @@ export function comparisonMarkdown(ctx: ReportContext, c: Comparison): string {
     'signal). Δ columns: difference to the model retrained from scratch without the forget set (percentage points; the',
     'goal is 0, not FA = 0). Cost: the method\'s wall time divided by retrain\'s.',
     '',
+    ...(ctx.notes?.length ? [...ctx.notes, ''] : []),
     '## Parameters',
     '',
     ...c.rows.filter((r) => r.method !== 'original').map((r) => `- \`${r.method}\` (${r.guarantee}): \`${JSON.stringify(r.params)}\`, model \`${r.modelHash.slice(0, 16)}…\``),

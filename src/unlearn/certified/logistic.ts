@@ -30,8 +30,11 @@ export const CertifiedParamsSchema = z.strictObject({
   delta: z.number().gt(0).lt(1).default(1e-5),
   /** L2 regularisation λ of the mean-form objective (> 0). Default 1e-3. */
   lambda: z.number().positive().default(1e-3),
-  /** Standard deviation σ of each coordinate of the loss-perturbation vector b (> 0). Default 1. */
-  sigma: z.number().positive().default(1),
+  /**
+   * Standard deviation σ of each coordinate of the loss-perturbation vector b. Default 1. σ = 0
+   * trains the unperturbed model: its budget σε/c is 0, so every removal retrains from scratch.
+   */
+  sigma: z.number().min(0).default(1),
   /** Append a constant-1 bias feature (regularised like the others). Default true. */
   bias: z.boolean().default(true),
   /** Newton stops when the sum-form gradient norm ‖∇J‖ ≤ tol. Default 1e-8. */
@@ -46,7 +49,7 @@ export function parseCertifiedParams(p: Record<string, unknown>): CertifiedParam
   const r = CertifiedParamsSchema.safeParse(p);
   if (!r.success) {
     const issues = r.error.issues.map((i) => `${i.path.join('.') || '(params)'}: ${i.message}`).join('; ');
-    throw new UnlearnError('INVALID_PARAMS', `invalid certified-removal params: ${issues}`, 'epsilon > 0, 0 < delta < 1, lambda > 0, sigma > 0');
+    throw new UnlearnError('INVALID_PARAMS', `invalid certified-removal params: ${issues}`, 'epsilon > 0, 0 < delta < 1, lambda > 0, sigma >= 0');
   }
   return r.data;
 }
