@@ -13,6 +13,7 @@ import type { ForgetSelector } from '../unlearn/forgetSet.js';
 import { evalWorkflow, forgetWorkflow, runDemo, trainWorkflow } from '../workflows.js';
 import { pct } from '../report/table.js';
 import { addBenchCommand } from './bench.js';
+import { addLmCommands } from './lm.js';
 import { pruneCheckpoints, sisaTrainWorkflow } from '../unlearn/sisa/index.js';
 import { trainCertifiedWorkflow } from '../unlearn/certified/index.js';
 
@@ -245,6 +246,7 @@ program
   });
 
 addBenchCommand(program);
+addLmCommands(program);
 
 try {
   await program.parseAsync(process.argv);
