@@ -66,6 +66,20 @@ export function certifiedPredictor(model: CertifiedModel, labelThreshold?: numbe
   };
 }
 
+/**
+ * {@link evaluatePredictor}, except that a forget set too small for the cross-validated MIA (< 2
+ * examples, e.g. one removed example) gets RA/FA/TA and forget loss with MIA fields NaN.
+ */
+export function evaluateCertified(p: Predictor, split: DataSplit, fs: ForgetSet, seed: number): ModelEvaluation {
+  if (fs.forgetIdx.length >= 2) return evaluatePredictor(p, split, fs, seed);
+  const r = p(split.train, fs.retainIdx);
+  const f = p(split.train, fs.forgetIdx);
+  const t = p(split.test, Int32Array.from({ length: split.test.labels.length }, (_, i) => i));
+  const forgetLoss = f.loss.reduce((a, b) => a + b, 0) / Math.max(1, f.loss.length);
+  const mia: ModelEvaluation['mia'] = { accuracy: NaN, accuracyStd: NaN, foldAccuracies: [], auc: NaN, lossAuc: NaN, nPerSide: 0, nForget: f.loss.length, nTest: t.loss.length, folds: 0, seed };
+  return { RA: accuracyOf(r), FA: accuracyOf(f), TA: accuracyOf(t), forgetLoss, mia, perExample: { forgetLoss: f.loss, memberProbability: new Float64Array(f.loss.length).fill(NaN) } };
+}
+
 /** Rebuild a frozen extractor from stored LayersModel files. */
 async function extractorFrom(files: { modelJson: Uint8Array; weights: Uint8Array }): Promise<tfl.LayersModel> {
   const json = JSON.parse(new TextDecoder().decode(files.modelJson)) as { modelTopology: object; weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] };
@@ -220,7 +234,7 @@ async function forget(req: ForgetRequest): Promise<ForgetOutcome> {
   const r = removeFromCertified(stored.model, split, rows, fs.forgetIdx, seed);
   const remaining = Array.from(fs.retainIdx, (i) => split.train.ids[i]);
   const removedIds = [...(m.removed?.ids ?? []), ...fs.forgetIds];
-  const evaluation = evaluatePredictor(certifiedPredictor(r.model, split.meta.labelThreshold as number | undefined), split, fs, seed);
+  const evaluation = evaluateCertified(certifiedPredictor(r.model, split.meta.labelThreshold as number | undefined), split, fs, seed);
   const subjects = [...new Set([...(m.removed?.subjects ?? []), ...fs.subjects.map((s) => subjectIndex.display(s))])];
   const request = { ...req.selector, ...(req.selector.subjects ? { subjects: req.selector.subjects.map((s) => subjectIndex.display(subjectIndex.resolve(s))) } : {}) };
   const manifest = await saveCertified(
@@ -261,12 +275,12 @@ async function evaluate(o: { modelDir: string; referenceDir?: string; selector?:
   const m = stored.manifest;
   const fs = evalForgetSet(split, m, o.selector);
   const thr = split.meta.labelThreshold as number | undefined;
-  const model = evaluatePredictor(certifiedPredictor(stored.model, thr), split, fs, m.seed);
+  const model = evaluateCertified(certifiedPredictor(stored.model, thr), split, fs, m.seed);
   let reference: ModelEvaluation | undefined;
   if (o.referenceDir) {
     const ref = await open(o.referenceDir);
     if (ref.split.fingerprint !== split.fingerprint) throw new UnlearnError('DATASET_INVALID', 'the reference model was trained on other data', 'compare models of the same dataset');
-    reference = evaluatePredictor(certifiedPredictor(ref.stored.model, thr), split, fs, m.seed);
+    reference = evaluateCertified(certifiedPredictor(ref.stored.model, thr), split, fs, m.seed);
   }
   return { model, reference, manifest: m };
 }
