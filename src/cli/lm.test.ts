@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { before, test } from 'node:test';
+import { EXIT_CODES } from '../errors.js';
+
+const bin = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/unlearn.js');
+const run = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [bin, '--quiet', ...args], { encoding: 'utf8', env: { ...process.env, UNLEARN_BACKEND: 'wasm' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+
+let dir: string;
+let model: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'unlearn-lm-cli-'));
+  model = join(dir, 'v1');
+  const r = run('--json', 'lm', 'train', '--config', 'tiny', '--source', 'moby-dick', '--source', 'sotu/abraham-lincoln', '--passages', '12', '--steps', '8', '--batch-size', '8', '--out', model);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout).sources, ['moby-dick', 'sotu/abraham-lincoln']);
+});
+
+test('lm forget → lm audit writes a version naming its parent and a report', async () => {
+  const m = JSON.parse(await readFile(join(model, 'manifest.json'), 'utf8'));
+  const out = join(dir, 'v2');
+  const f = run('--json', 'lm', 'forget', '--model', model, '--source', 'moby-dick', '--method', 'gradient-ascent', '--params', '{"steps":2,"batchSize":4}', '--out', out);
+  assert.equal(f.code, 0, f.stderr);
+  const res = JSON.parse(f.stdout);
+  assert.equal(res.parent, m.modelHash);
+  assert.deepEqual(res.removed.sources, ['moby-dick']);
+  const a = run('--json', 'lm', 'audit', '--model', out, '--verb-passages', '4', '--relearn-steps', '1', '--out', join(dir, 'rep'));
+  assert.equal(a.code, 0, a.stderr);
+  const rep = JSON.parse(a.stdout);
+  assert.equal(rep.source, 'moby-dick');
+  assert.equal(rep.rows[0].audit.forget.knowledge.probes, 16);
+  for (const f of ['report.json', 'report.md', 'report.html']) assert.ok(existsSync(join(dir, 'rep', f)));
+  const g = run('--json', 'lm', 'generate', '--model', out, '--prompt', 'Call me', '--max-tokens', '5');
+  assert.equal(g.code, 0, g.stderr);
+  assert.equal(typeof JSON.parse(g.stdout)[0].continuation, 'string');
+});
+
+test('lm errors map to exit codes', () => {
+  assert.equal(run('lm', 'forget', '--model', model, '--source', 'sotu/barack-obama', '--method', 'npo', '--out', join(dir, 'x')).code, EXIT_CODES.SUBJECT_NOT_FOUND);
+  assert.equal(run('lm', 'forget', '--model', model, '--source', 'moby-dick', '--method', 'nope', '--out', join(dir, 'x')).code, EXIT_CODES.UNKNOWN_METHOD);
+  assert.equal(run('lm', 'forget', '--model', model, '--source', 'moby-dick', '--method', 'npo', '--params', '{"beta":0}', '--out', join(dir, 'x')).code, EXIT_CODES.INVALID_PARAMS);
+  assert.equal(run('lm', 'audit', '--model', join(dir, 'missing')).code, EXIT_CODES.MODEL_MISSING);
+  assert.equal(run('lm', 'train', '--source', 'moby-dick', '--source', 'nobody', '--out', join(dir, 'y')).code, EXIT_CODES.SUBJECT_NOT_FOUND);
+  assert.equal(run('lm', 'train').code, EXIT_CODES.INVALID_ARGS);
+});
