@@ -24,3 +24,4 @@ export { lossMembershipInference } from './eval/lossMia.js';
 export { auc, rocCurve, tprAtFpr } from './eval/roc.js';
 export { runDemo, trainWorkflow, forgetWorkflow, evalWorkflow } from './workflows.js';
 export { trainSisa, sisaForget, pruneCheckpoints, ensemblePredictor, partitionSisa, readSisaManifest, sisaTrainWorkflow, SISA_FORMAT, type SisaManifest, type SisaOptions, type Aggregate } from './unlearn/sisa/index.js';
+export * as lm from './lm/index.js';
