@@ -46,13 +46,14 @@ export function registerLmMethod(m: LmMethod<any>): void {
   registry.set(m.id, m);
 }
 
-/** @throws UnlearnError UNKNOWN_METHOD listing the known ids. */
+/** The LM method registered under `id`. @throws UnlearnError UNKNOWN_METHOD listing the known ids. */
 export function getLmMethod(id: string): LmMethod<any> {
   const m = registry.get(id);
   if (!m) throw new UnlearnError('UNKNOWN_METHOD', `unknown language-model unlearning method "${id}"`, `known: ${[...registry.keys()].join(', ')}`);
   return m;
 }
 
+/** All registered LM methods, in registration order. */
 export function listLmMethods(): LmMethod<any>[] {
   return [...registry.values()];
 }
