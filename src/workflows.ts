@@ -2,8 +2,9 @@
  * The user-level workflows behind the CLI commands (train, forget, eval, demo), as library
  * functions: each loads what it needs, runs, and writes its outputs atomically.
  */
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { DataSplit } from './data/dataset.js';
 import { SubjectIndex } from './data/pseudonym.js';
 import { loadDataset } from './data/registry.js';
@@ -34,6 +35,21 @@ export async function writeTextAtomic(path: string, text: string): Promise<void>
   const tmp = `${path}.tmp-${process.pid}`;
   await writeFile(tmp, text);
   await rename(tmp, path);
+}
+
+/**
+ * Refuse an output path that would destroy something: one of the input directories, or an
+ * existing path unless `force` (then only an existing directory may be replaced, atomically).
+ * @throws UnlearnError IO_ERROR naming the path and the fix.
+ */
+export function checkOutDir(out: string, opts: { force?: boolean; inputs?: string[] } = {}): void {
+  const target = resolve(out);
+  if ((opts.inputs ?? []).some((i) => resolve(i) === target)) {
+    throw new UnlearnError('IO_ERROR', `--out ${out} is the input model directory`, 'write the new version to another directory');
+  }
+  if (!existsSync(target)) return;
+  if (!opts.force) throw new UnlearnError('IO_ERROR', `--out ${out} already exists`, 'choose a new directory, or pass --force to replace it');
+  if (!statSync(target).isDirectory()) throw new UnlearnError('IO_ERROR', `--out ${out} exists and is not a directory`, 'choose a directory path');
 }
 
 /** Load the split a stored model was trained on and check its fingerprint. */
@@ -89,20 +105,13 @@ export async function forgetWorkflow(o: ForgetWorkflowOptions): Promise<ForgetOu
     seed: o.seed,
     quiet: o.quiet,
     resolveSubject: (s) => subjectIndex.resolve(s),
-    request: pseudonymisedRequest(o.selector, subjectIndex),
   });
   const evaluation = evaluateModel(res.model, split, res.forget, res.manifest.seed);
   res.manifest.metrics = { RA: evaluation.RA, FA: evaluation.FA, TA: evaluation.TA, miaAuc: evaluation.mia.auc };
-  res.manifest.removed!.subjects = res.manifest.removed!.subjects.map((s) => subjectIndex.display(s));
   const manifest = await saveModel(o.out, res.model, res.manifest);
   res.model.dispose();
   stored.model.dispose();
   return { manifest, evaluation, forget: res.forget, subjectIndex };
-}
-
-/** The selector as recorded in a manifest: subjects replaced by their pseudonyms. */
-function pseudonymisedRequest(sel: ForgetSelector, idx: SubjectIndex): Record<string, unknown> {
-  return { ...sel, ...(sel.subjects ? { subjects: sel.subjects.map((s) => idx.display(idx.resolve(s))) } : {}) };
 }
 
 /**
@@ -130,6 +139,9 @@ export async function evalWorkflow(o: { modelDir: string; referenceDir?: string;
   let reference: ModelEvaluation | undefined;
   if (o.referenceDir) {
     const ref = await loadModel(o.referenceDir);
+    if (ref.manifest.dataset.fingerprint !== stored.manifest.dataset.fingerprint) {
+      throw new UnlearnError('DATASET_INVALID', `reference ${o.referenceDir} was trained on other data (${ref.manifest.dataset.name}) than ${o.modelDir} (${stored.manifest.dataset.name})`, 'compare models of the same dataset and split');
+    }
     reference = evaluateModel(ref.model, split, forget, stored.manifest.seed);
     ref.model.dispose();
   }
@@ -199,10 +211,14 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const split = await loadDataset('emails', { seed });
   log(`loaded emails: ${split.train.labels.length} train / ${split.test.labels.length} test in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const subjects = SubjectIndex.forSplit(split);
+  // Resolve the deletion request before any training, so a bad --subject fails at once.
+  const subject = o.subject ? subjects.resolve(o.subject) : defaultDemoSubject(split);
+  if (!split.train.subjects.includes(subject)) {
+    throw new UnlearnError('SUBJECT_NOT_FOUND', `sender ${subjects.display(subject, o.revealSubjects)} has no email in the training set`, 'pick a sender from `unlearn subjects --dataset emails`');
+  }
   const fit = await fitFromScratch(split, specFor(split, DEMO_MODEL.kind, { hidden: DEMO_MODEL.hidden }), { ...DEMO_RECIPE, seed }, { quiet: o.quiet });
   const original = { model: fit.model, manifest: await saveModel(join(o.out, 'models', 'original'), fit.model, fit.manifest) };
   log(`trained the original model in ${fit.seconds.toFixed(1)} s`);
-  const subject = o.subject ? subjects.resolve(o.subject) : defaultDemoSubject(split);
   const shown = subjects.display(subject, o.revealSubjects);
   const forget = selectForgetSet(split.train, original.manifest.lineage.trainIds, { subjects: [subject] });
   log(`deletion request: sender ${shown} (${forget.forgetIdx.length} training emails)`);

@@ -42,6 +42,29 @@ test('forget by example id writes a new version whose manifest names its parent 
   assert.ok(JSON.parse(ev.stdout).model.TA > 0.7);
 });
 
+test('forgetting a single example works; the MIA is reported as not computable', async () => {
+  const m = JSON.parse(await readFile(join(model, 'manifest.json'), 'utf8'));
+  const r = run('--json', 'forget', '--model', model, '--method', 'finetune', '--params', '{"epochs":1}', '--id', m.lineage.trainIds[5], '--out', join(dir, 'one'));
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).forgotten, 1);
+});
+
+test('--out may not overwrite the input model or an existing path without --force', async () => {
+  const args = ['forget', '--model', model, '--method', 'finetune', '--params', '{"epochs":1}', '--random', '0.01'];
+  const same = run(...args, '--out', model);
+  assert.equal(same.code, EXIT_CODES.IO_ERROR);
+  assert.match(same.stderr, /input model/);
+  const taken = join(dir, 'taken');
+  assert.equal(run(...args, '--out', taken).code, 0);
+  const again = run(...args, '--out', taken);
+  assert.equal(again.code, EXIT_CODES.IO_ERROR);
+  assert.match(again.stderr, /--force/);
+  assert.equal(run(...args, '--out', taken, '--force').code, 0);
+  const cls = run(...args.slice(0, -2), '--class', '1.5', '--out', join(dir, 'cls'));
+  assert.equal(cls.code, EXIT_CODES.INVALID_ARGS);
+  assert.match(cls.stderr, /--class 1\.5/);
+});
+
 test('an unknown subject exits with SUBJECT_NOT_FOUND and writes nothing', () => {
   const out = join(dir, 'never');
   const r = run('forget', '--model', model, '--method', 'finetune', '--subject', 'nobody@example.org', '--out', out);

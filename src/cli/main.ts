@@ -4,13 +4,14 @@
  * (src/errors.ts), listed in README.md.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { z } from 'zod';
 import { initEngine, type BackendName } from '../engine/backend.js';
 import { EXIT_CODES, EXIT_INTERNAL, UnlearnError } from '../errors.js';
 import { listDatasets, loadDataset } from '../data/registry.js';
 import { SubjectIndex } from '../data/pseudonym.js';
 import { listMethods } from '../unlearn/index.js';
 import type { ForgetSelector } from '../unlearn/forgetSet.js';
-import { evalWorkflow, forgetWorkflow, runDemo, trainWorkflow } from '../workflows.js';
+import { checkOutDir, evalWorkflow, forgetWorkflow, runDemo, trainWorkflow } from '../workflows.js';
 import { pct } from '../report/table.js';
 import { addBenchCommand } from './bench.js';
 import { addLmCommands } from './lm.js';
@@ -67,7 +68,12 @@ function selectorFrom(o: { subject?: string[]; id?: string[]; class?: string[]; 
   const s: ForgetSelector = {};
   if (o.subject?.length) s.subjects = o.subject;
   if (o.id?.length) s.ids = o.id;
-  if (o.class?.length) s.classes = o.class.map((c) => int(c));
+  if (o.class?.length) {
+    s.classes = o.class.map((c) => {
+      if (!/^\d+$/.test(c)) throw new UnlearnError('INVALID_ARGS', `--class ${c} is not a class index`, 'give a non-negative integer, e.g. --class 3');
+      return Number(c);
+    });
+  }
   if (o.random !== undefined) s.randomFraction = o.random;
   return Object.keys(s).length ? s : undefined;
 }
@@ -83,8 +89,8 @@ function out(value: unknown, text: string): void {
   process.stdout.write(globals().json ? JSON.stringify(value, null, 1) + '\n' : text + '\n');
 }
 
-const fmtEval = (name: string, e: { RA: number; FA: number; TA: number; mia: { auc: number } }) =>
-  `${name}: RA ${pct(e.RA)}%  FA ${pct(e.FA)}%  TA ${pct(e.TA)}%  MIA AUC ${e.mia.auc.toFixed(3)}`;
+const fmtEval = (name: string, e: { RA: number; FA: number; TA: number; mia: { auc: number; nPerSide: number } }) =>
+  `${name}: RA ${pct(e.RA)}%  FA ${pct(e.FA)}%  TA ${pct(e.TA)}%  MIA AUC ${Number.isFinite(e.mia.auc) ? `${e.mia.auc.toFixed(3)} (${e.mia.nPerSide} per side${e.mia.nPerSide < 30 ? ', few examples: noisy' : ''})` : 'n/a (needs ≥ 2 forget examples)'}`;
 
 program
   .command('train')
@@ -99,7 +105,8 @@ program
   .option('--batch-size <n>', 'batch size', int, 128)
   .option('--weight-decay <wd>', 'L2 weight decay', num, 0)
   .option('--seed <n>', 'seed of init and shuffling', int, 0)
-  .requiredOption('--out <dir>', 'model directory to write')
+  .requiredOption('--out <dir>', 'model directory to write (must not exist, unless --force)')
+  .option('--force', 'replace --out if it exists')
   .option('--checkpoint-dir <dir>', 'write a checkpoint (LayersModel files) after every epoch into <dir>/epoch-<k>')
   .option('--certified', 'certified removal (Guo et al. 2020): L2 logistic regression trained with loss perturbation (--model logreg)')
   .option('--epsilon <ε>', 'certified: ε of the (ε, δ) removal guarantee (default 1)', num)
@@ -113,6 +120,7 @@ program
   .addOption(new Option('--aggregate <how>', 'SISA: majority vote of shard labels or mean softmax').choices(['vote', 'mean']).default('vote'))
   .option('--workers <n>', 'SISA: worker threads training shards in parallel (default: number of cores)', int)
   .action(async (o) => {
+    checkOutDir(o.out, { force: o.force });
     await initEngine(globals().backend);
     if (o.certified || o.model === 'ridge') {
       if (o.model !== 'logreg' && o.model !== 'ridge') throw new UnlearnError('INVALID_ARGS', `--certified needs --model logreg (or ridge), not ${o.model}`, 'pass --model logreg; for a network use --features-from');
@@ -161,12 +169,14 @@ addSelectorOptions(
     .command('forget')
     .description('honour a deletion request: apply an unlearning method and save the new model version')
     .requiredOption('--model <dir>', 'model directory')
-    .option('--method <id>', 'unlearning method (see `unlearn methods`); required for single networks')
+    .option('--method <id>', 'unlearning method (see `unlearn methods`); required unless the model is a SISA or certified model, which use their own exact / certified removal')
     .option('--params <json>', 'method params as JSON, e.g. \'{"epochs":2}\'', json, {})
     .option('--seed <n>', 'seed of the unlearning run (default: the model\'s)', int)
-    .requiredOption('--out <dir>', 'directory of the new model version')
+    .requiredOption('--out <dir>', 'directory of the new model version (must not exist, unless --force)')
+    .option('--force', 'replace --out if it exists')
     .option('--reveal-subjects', 'print real subject ids instead of pseudonyms (personal data)'),
 ).action(async (o) => {
+  checkOutDir(o.out, { force: o.force, inputs: [o.model] });
   await initEngine(globals().backend);
   const selector = selectorFrom(o);
   if (!selector) throw new UnlearnError('INVALID_ARGS', 'no forget set given', 'pass --subject, --id, --class or --random');
@@ -217,8 +227,10 @@ program
   .command('methods')
   .description('list the unlearning methods')
   .action(() => {
-    const ms = listMethods().map((m) => ({ id: m.id, guarantee: m.guarantee, description: m.description, reference: m.reference }));
-    out(ms, ms.map((m) => `${m.id.padEnd(14)} ${m.guarantee.padEnd(12)} ${m.description}\n${' '.repeat(28)}${m.reference}`).join('\n'));
+    const ms = listMethods().map((m) => ({ id: m.id, guarantee: m.guarantee, description: m.description, reference: m.reference, params: methodParams(m.paramsSchema) }));
+    const fmtParams = (p: Record<string, { type?: string; default?: unknown }>) =>
+      Object.entries(p).map(([k, v]) => `${k}${v.default !== undefined ? `=${JSON.stringify(v.default)}` : ''}`).join(', ') || '(none)';
+    out(ms, ms.map((m) => `${m.id.padEnd(14)} ${m.guarantee.padEnd(12)} ${m.description}\n${' '.repeat(28)}${m.reference}\n${' '.repeat(28)}params: ${fmtParams(m.params)}`).join('\n'));
   });
 
 program
@@ -261,4 +273,10 @@ try {
     process.stderr.write(`unlearn: internal error: ${(e as Error).stack ?? e}\n`);
     process.exitCode = EXIT_INTERNAL;
   }
+}
+
+/** A method's params as JSON Schema properties (name → type, default, description); absent defaults come from the model's recipe. */
+function methodParams(schema: z.ZodType): Record<string, { type?: string; default?: unknown; description?: string }> {
+  const js = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, { type?: string; default?: unknown; description?: string }> };
+  return js.properties ?? {};
 }

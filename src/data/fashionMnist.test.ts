@@ -13,7 +13,7 @@ test('fashion-mnist: missing directory → DATASET_MISSING with the apt hint', a
   await assert.rejects(loadFashionMnist({ dir }), (e: unknown) => {
     assert.ok(isUnlearnError(e, 'DATASET_MISSING'));
     assert.equal(e.message, `fashion-mnist files not found in ${dir}`);
-    assert.equal(e.hint, 'apt-get install dataset-fashion-mnist, or pass --data-dir');
+    assert.equal(e.hint, 'apt-get install dataset-fashion-mnist, or pass --data-option dir=PATH');
     return true;
   });
 });

@@ -39,7 +39,7 @@ export function defaultFashionMnistDir(): string {
 }
 
 function missing(dir: string): UnlearnError {
-  return new UnlearnError('DATASET_MISSING', `fashion-mnist files not found in ${dir}`, 'apt-get install dataset-fashion-mnist, or pass --data-dir');
+  return new UnlearnError('DATASET_MISSING', `fashion-mnist files not found in ${dir}`, 'apt-get install dataset-fashion-mnist, or pass --data-option dir=PATH');
 }
 
 function findPart(dir: string, names: readonly string[]): string {
@@ -79,7 +79,7 @@ function toDataset(images: IdxArray, labels: IdxArray, side: 'train' | 'test', l
  * - Files looked up in `dir` (default {@link defaultFashionMnistDir}), each as `<name>.gz` or plain.
  *
  * @throws UnlearnError DATASET_MISSING (`fashion-mnist files not found in <dir>`, hint
- *   `apt-get install dataset-fashion-mnist, or pass --data-dir`) if a file is absent;
+ *   `apt-get install dataset-fashion-mnist, or pass --data-option dir=PATH`) if a file is absent;
  *   DATASET_INVALID if a file is corrupt, truncated or has the wrong dtype/shape.
  */
 export async function loadFashionMnist(options: FashionMnistOptions = {}): Promise<DataSplit> {

@@ -14,13 +14,15 @@ test('pseudonymise: s- + first 10 hex of HMAC-SHA256, stable, key-dependent', ()
   assert.notEqual(pseudonymise('other@x.org', 'k1'), p);
 });
 
-test('pseudonymKey: env wins over the fingerprint', () => {
+test('pseudonymKey: env wins; the default depends only on the dataset name and its subjects', () => {
   const saved = process.env[PSEUDONYM_KEY_ENV];
   try {
     delete process.env[PSEUDONYM_KEY_ENV];
-    assert.equal(pseudonymKey({ fingerprint: 'abc' }), 'abc');
+    const a = { name: 'x', train: { subjects: ['b', 'a'] }, test: { subjects: ['a'] } };
+    assert.equal(pseudonymKey(a), pseudonymKey({ name: 'x', train: { subjects: ['a'] }, test: { subjects: ['b', 'b'] } }));
+    assert.notEqual(pseudonymKey(a), pseudonymKey({ ...a, name: 'y' }));
     process.env[PSEUDONYM_KEY_ENV] = 'secret';
-    assert.equal(pseudonymKey({ fingerprint: 'abc' }), 'secret');
+    assert.equal(pseudonymKey(a), 'secret');
   } finally {
     if (saved === undefined) delete process.env[PSEUDONYM_KEY_ENV];
     else process.env[PSEUDONYM_KEY_ENV] = saved;

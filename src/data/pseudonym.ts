@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { UnlearnError } from '../errors.js';
 import type { DataSplit } from './dataset.js';
 
@@ -8,11 +8,12 @@ import type { DataSplit } from './dataset.js';
  *
  * pseudonym = `'s-' + hex(HMAC-SHA256(key, UTF-8(subject)))[0..10)` (40 bits).
  *
- * Key choice ({@link pseudonymKey}): env `UNLEARN_PSEUDONYM_KEY` when set, else the split's
- * fingerprint. Trade-off: the fingerprint default makes pseudonyms stable per dataset with no
- * configuration (the same sender has the same pseudonym in every run on the same split), but the
- * fingerprint is not secret (it is written into every manifest), so anyone holding it can test a
- * guessed address against a pseudonym (dictionary attack). It is pseudonymisation against casual
+ * Key choice ({@link pseudonymKey}): env `UNLEARN_PSEUDONYM_KEY` when set, else a digest of the
+ * dataset name and its set of subjects (train and test together). Trade-off: the default makes
+ * pseudonyms stable per dataset with no configuration — the same sender has the same pseudonym
+ * whatever the feature options (e.g. hash dimension) or split seed — but it is not secret (anyone
+ * holding the corpus can compute it), so they can test a guessed address against a pseudonym
+ * (dictionary attack). It is pseudonymisation against casual
  * reading, not anonymisation. Set `UNLEARN_PSEUDONYM_KEY` to a secret to make pseudonyms
  * unlinkable for anyone without the key (keep it stable, or pseudonyms change between runs).
  */
@@ -35,10 +36,16 @@ export function isPseudonym(s: string): boolean {
   return PSEUDONYM_RE.test(s);
 }
 
-/** The pseudonym key for a split: env `UNLEARN_PSEUDONYM_KEY` if set and non-empty, else `split.fingerprint`. */
-export function pseudonymKey(split: Pick<DataSplit, 'fingerprint'>): string {
+/**
+ * The pseudonym key for a split: env `UNLEARN_PSEUDONYM_KEY` if set and non-empty, else
+ * sha256 hex of `unlearn-pseudonym-v1`, the dataset name and its sorted distinct subjects (train
+ * and test), so it does not depend on features, split seed or test fraction.
+ */
+export function pseudonymKey(split: { name: string; train: { subjects: string[] }; test: { subjects: string[] } }): string {
   const k = process.env[PSEUDONYM_KEY_ENV];
-  return k ? k : split.fingerprint;
+  if (k) return k;
+  const subjects = [...new Set([...split.train.subjects, ...split.test.subjects])].sort();
+  return createHash('sha256').update(`unlearn-pseudonym-v1\n${split.name}\n${subjects.join('\n')}`).digest('hex');
 }
 
 /**

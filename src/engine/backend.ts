@@ -68,7 +68,7 @@ export async function initEngine(requested: BackendName | 'auto' = 'auto'): Prom
   throw new UnlearnError(
     'BACKEND_UNAVAILABLE',
     `no tfjs backend could start (${failures.join('; ')})`,
-    'use --backend cpu, or reinstall with npm ci',
+    'use --backend auto (wasm, then cpu); the tensorflow backend needs npm install @tensorflow/tfjs-node',
   );
 }
 

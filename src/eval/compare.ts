@@ -62,7 +62,7 @@ export async function compareMethods(
   const raw: Omit<ComparisonRow, 'gap' | 'cost'>[] = [];
   const evalOrig = evaluateModel(original.model, split, forget, seed);
   evaluations.original = evalOrig;
-  raw.push(row('original', 'none', evalOrig, 0, original.manifest.modelHash, {}));
+  raw.push(row('original', 'none', evalOrig, original.manifest.timings.wallSeconds, original.manifest.modelHash, {}));
   for (const m of runs) {
     opts.onMethod?.(m.id);
     const res = await unlearn(original, split, forget, m.id, m.params ?? {}, { seed, quiet: opts.quiet, request: opts.request });

@@ -41,7 +41,11 @@ export function evaluatePredictor(predictFn: Predictor, split: DataSplit, forget
   const r = predictFn(split.train, forget.retainIdx);
   const f = predictFn(split.train, forget.forgetIdx);
   const t = predictFn(split.test, range(split.test.labels.length));
-  const mia = lossMembershipInference({ forgetLosses: f.loss, testLosses: t.loss, seed });
+  // The attack needs ≥ 2 examples per side (cross-validation); below that it is reported as NaN.
+  const mia =
+    f.loss.length >= 2 && t.loss.length >= 2
+      ? lossMembershipInference({ forgetLosses: f.loss, testLosses: t.loss, seed })
+      : { aggregate: notComputable(f.loss.length, t.loss.length, seed), perExample: { memberProbability: new Float64Array(f.loss.length).fill(NaN) } };
   const mean = (a: Float64Array) => a.reduce((s, v) => s + v, 0) / Math.max(a.length, 1);
   return {
     RA: accuracyOf(r),
@@ -51,4 +55,9 @@ export function evaluatePredictor(predictFn: Predictor, split: DataSplit, forget
     mia: mia.aggregate,
     perExample: { forgetLoss: f.loss, memberProbability: mia.perExample.memberProbability },
   };
+}
+
+/** A loss-MIA aggregate of NaNs for a forget or test set too small to attack. */
+function notComputable(nForget: number, nTest: number, seed: number): LossMiaAggregate {
+  return { accuracy: NaN, accuracyStd: NaN, foldAccuracies: [], auc: NaN, lossAuc: NaN, nPerSide: Math.min(nForget, nTest), nForget, nTest, folds: 0, seed };
 }

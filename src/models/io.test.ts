@@ -9,6 +9,7 @@ import { isUnlearnError } from '../errors.js';
 import { buildModel, cloneModel, weightsToHost } from './build.js';
 import { hashInMemory, loadModel, saveModel } from './io.js';
 import type { ModelManifest } from './manifest.js';
+import { hashIds } from '../data/dataset.js';
 import type { ModelSpec } from './spec.js';
 
 const spec: ModelSpec = { kind: 'mlp', inputShape: [20], numClasses: 3, hidden: [8], activation: 'relu' };
@@ -16,7 +17,7 @@ const manifest = (): Omit<ModelManifest, 'files' | 'modelHash'> => ({
   format: 'unlearn-model/1',
   spec,
   dataset: { name: 'synthetic', options: {}, fingerprint: 'f'.repeat(64) },
-  lineage: { trainIds: ['a', 'b'], trainIdsSha256: 'x', numExamples: 2, numSubjects: 2 },
+  lineage: { trainIds: ['a', 'b'], trainIdsSha256: hashIds(['a', 'b']), numExamples: 2, numSubjects: 2 },
   recipe: { optimizer: 'adam', learningRate: 1e-3, momentum: 0.9, weightDecay: 0, epochs: 1, batchSize: 2, seed: 7 },
   seed: 7,
   parent: null,
@@ -85,4 +86,15 @@ test('missing, truncated or tampered files fail with MODEL_MISSING / MODEL_CORRU
   await writeFile(join(j, 'manifest.json'), '{not json');
   await assert.rejects(loadModel(j), (e) => isUnlearnError(e, 'MODEL_CORRUPT'));
   assert.ok(existsSync(join(j, 'weights.bin')), 'a failed load deletes nothing');
+  // The manifest's own claims are checked too: lineage and model hash.
+  for (const [name, edit] of [
+    ['lineage', (m: ModelManifest) => void m.lineage.trainIds.pop()],
+    ['hash', (m: ModelManifest) => void (m.modelHash = '0'.repeat(64))],
+  ] as const) {
+    const d = await fresh(name);
+    const m = JSON.parse(await readFile(join(d, 'manifest.json'), 'utf8'));
+    edit(m);
+    await writeFile(join(d, 'manifest.json'), JSON.stringify(m));
+    await assert.rejects(loadModel(d), (e) => isUnlearnError(e, 'MODEL_CORRUPT'), name);
+  }
 });

@@ -6,6 +6,7 @@ import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UnlearnError } from '../errors.js';
 import type { ModelManifest } from './manifest.js';
+import { hashIds } from '../data/dataset.js';
 
 /** A loaded model and its manifest. */
 export interface StoredModel {
@@ -40,7 +41,8 @@ export async function writeDirAtomic(dir: string, files: Record<string, Uint8Arr
   const parent = dirname(dir);
   const tmp = join(parent, `.${basename(dir)}.tmp-${process.pid}-${Date.now()}`);
   try {
-    await mkdir(tmp, { recursive: true });
+    await mkdir(parent, { recursive: true });
+    await mkdir(tmp);
     for (const [name, data] of Object.entries(files)) await writeFileSynced(join(tmp, name), data);
     if (existsSync(dir)) {
       const old = `${tmp}-old`;
@@ -135,6 +137,15 @@ export async function loadModel(dir: string): Promise<StoredModel> {
     if (buf.byteLength !== want.bytes) throw corrupt(`${name} has ${buf.byteLength} bytes, manifest says ${want.bytes} (truncated?)`);
     if (sha256(buf) !== want.sha256) throw corrupt(`${name} does not match its sha256 in manifest.json`);
   }
+  if (manifest.modelHash !== modelHash(manifest.files['model.json'].sha256, manifest.files['weights.bin'].sha256)) {
+    throw corrupt('manifest.json modelHash does not match its file hashes');
+  }
+  if (!Array.isArray(manifest.lineage?.trainIds) || hashIds(manifest.lineage.trainIds) !== manifest.lineage.trainIdsSha256) {
+    throw corrupt('manifest.json lineage ids do not match lineage.trainIdsSha256');
+  }
+  if (manifest.removed && hashIds(manifest.removed.ids) !== manifest.removed.idsSha256) {
+    throw corrupt('manifest.json removed ids do not match removed.idsSha256');
+  }
   let json: { modelTopology: object; weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] };
   try {
     json = JSON.parse(modelJson.toString('utf8'));
@@ -143,7 +154,15 @@ export async function loadModel(dir: string): Promise<StoredModel> {
   }
   const weightSpecs = json.weightsManifest.flatMap((g) => g.weights);
   const weightData = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength);
-  const model = await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData }));
+  let model: tfl.LayersModel;
+  try {
+    model = await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData }));
+  } catch (e) {
+    throw corrupt(`model.json and weights.bin do not form a model (${(e as Error).message.split('\n')[0]})`);
+  }
+  if (JSON.stringify(model.inputs[0].shape.slice(1)) !== JSON.stringify(manifest.spec?.inputShape)) {
+    throw corrupt(`the network's input shape [${model.inputs[0].shape.slice(1)}] differs from the manifest spec`);
+  }
   return { model, manifest };
 }
 

@@ -24,7 +24,9 @@ export interface FitResult {
  *   recipe; NUMERIC_ERROR if training diverges.
  */
 export async function fitFromScratch(split: DataSplit, specIn: ModelSpec, recipeIn: Partial<TrainRecipe>, opts: TrainOptions = {}): Promise<FitResult> {
-  const spec = ModelSpecSchema.parse(specIn);
+  const ps = ModelSpecSchema.safeParse(specIn);
+  if (!ps.success) throw new UnlearnError('INVALID_PARAMS', `invalid model spec: ${ps.error.issues[0]?.path.join('.')}: ${ps.error.issues[0]?.message}`, 'e.g. --hidden 128 (positive widths)');
+  const spec = ps.data;
   const r = TrainRecipeSchema.safeParse(recipeIn);
   if (!r.success) throw new UnlearnError('INVALID_PARAMS', `invalid training recipe: ${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message}`);
   const recipe = r.data;

@@ -7,6 +7,7 @@ import type { ModelManifest } from '../models/manifest.js';
 import type { ForgetSelector, ForgetSet } from './forgetSet.js';
 import { selectForgetSet } from './forgetSet.js';
 import { getMethod } from './registry.js';
+import { pseudonymise, pseudonymKey } from '../data/pseudonym.js';
 
 /** A finished unlearning run: the new model (not yet saved) and its manifest. */
 export interface UnlearnResult {
@@ -54,7 +55,10 @@ export async function unlearn(
   if (out.model === stored.model) throw new Error(`method ${methodId} returned its input model`);
   const retainIds = Array.from(forget.retainIdx, (i) => split.train.ids[i]);
   const removedIds = [...(m.removed?.ids ?? []), ...forget.forgetIds];
-  const subjects = [...new Set([...(m.removed?.subjects ?? []), ...forget.subjects])].sort();
+  // Subjects are personal data: manifests hold only their pseudonyms (keyed hash, see data/pseudonym.ts).
+  const key = pseudonymKey(split);
+  const subjects = [...new Set([...(m.removed?.subjects ?? []), ...forget.subjects.map((s) => pseudonymise(s, key))])].sort();
+  const request = opts.request ?? ('forgetIdx' in selector ? { ids: forget.forgetIds.length } : pseudonymisedSelector(selector, key, opts.resolveSubject));
   const manifest: UnlearnResult['manifest'] = {
     format: 'unlearn-model/1',
     spec: m.spec,
@@ -64,7 +68,7 @@ export async function unlearn(
     seed,
     parent: m.modelHash,
     method: { id: method.id, guarantee: method.guarantee, params: parsed.data as Record<string, unknown> },
-    removed: { ids: removedIds, idsSha256: hashIds(removedIds), subjects, request: opts.request ?? ('forgetIdx' in selector ? { ids: forget.forgetIds.length } : { ...selector }) },
+    removed: { ids: removedIds, idsSha256: hashIds(removedIds), subjects, request },
     timings: { wallSeconds: seconds },
     metrics: {},
     backend: tf.getBackend(),
@@ -74,3 +78,7 @@ export async function unlearn(
   return { model: out.model, manifest, forget, seconds, details: out.details ?? {} };
 }
 
+/** The selector as recorded in a manifest: subjects replaced by their pseudonyms. */
+function pseudonymisedSelector(sel: ForgetSelector, key: string, resolve?: (s: string) => string): Record<string, unknown> {
+  return { ...sel, ...(sel.subjects ? { subjects: sel.subjects.map((s) => pseudonymise(resolve ? resolve(s) : s, key)) } : {}) };
+}
