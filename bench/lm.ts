@@ -9,7 +9,9 @@
  *
  *   npx tsx bench/lm.ts [--config tiny|small] [--steps N] [--passages N] [--method-steps N]
  *                       [--relearn-steps K] [--forget moby-dick,sotu/abraham-lincoln]
+ *                       [--method-lr R] [--models DIR (reuse the original and retrained models)]
  */
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,7 +20,7 @@ import { initEngine } from '../src/engine/backend.js';
 import { listLmMethods } from '../src/lm/methods/index.js';
 import { disposeModel, numParams } from '../src/lm/model.js';
 import { lmHtml, lmMarkdown, lmTable, type LmReport, type LmReportRow } from '../src/lm/report.js';
-import { defaultProbes, lmAudit, lmForget, lmTrainWorkflow } from '../src/lm/workflows.js';
+import { defaultProbes, lmAudit, lmForget, lmTrainWorkflow, openLm } from '../src/lm/workflows.js';
 import { auditLm } from '../src/lm/audit/index.js';
 import { writeTextAtomic } from '../src/workflows.js';
 
@@ -32,7 +34,10 @@ const { values: a } = parseArgs({
     'relearn-steps': { type: 'string', default: '10' },
     'verb-passages': { type: 'string', default: '48' },
     forget: { type: 'string', default: 'moby-dick,sotu/abraham-lincoln' },
+    'method-lr': { type: 'string', default: '1e-3' },
     out: { type: 'string', default: 'out/bench-lm' },
+    /** Keep trained original/retrained models here and reuse them when their settings match. */
+    models: { type: 'string' },
   },
 });
 const backend = await initEngine('auto');
@@ -40,20 +45,31 @@ const log = (s: string) => process.stderr.write(s + '\n');
 const probes = defaultProbes();
 const t0 = performance.now();
 const steps = Number(a.steps);
-const tr = await lmTrainWorkflow({
-  config: a.config!,
-  corpus: { maxPassagesPerSource: Number(a.passages) },
-  recipe: { steps, batchSize: Number(a['batch-size']), learningRate: 3e-3 },
-  backend,
-  onStep: (s, l) => (s + 1) % 100 === 0 && log(`original step ${s + 1}/${steps} loss ${l.toFixed(3)}`),
-});
+const cacheKey = `${a.config}-s${steps}-b${a['batch-size']}-p${a.passages}`;
+const cached = async (name: string) => (a.models && existsSync(join(a.models, cacheKey, name, 'manifest.json')) ? openLm(join(a.models, cacheKey, name)) : undefined);
+const hit = await cached('original');
+const tr = hit
+  ? { model: hit.model, manifest: hit.manifest, corpus: hit.corpus }
+  : await lmTrainWorkflow({
+      config: a.config!,
+      corpus: { maxPassagesPerSource: Number(a.passages) },
+      recipe: { steps, batchSize: Number(a['batch-size']), learningRate: 3e-3 },
+      backend,
+      out: a.models ? join(a.models, cacheKey, 'original') : undefined,
+      onStep: (s, l) => (s + 1) % 100 === 0 && log(`original step ${s + 1}/${steps} loss ${l.toFixed(3)}`),
+    });
+if (hit) log(`original: reused ${join(a.models!, cacheKey, 'original')}`);
 const trainSeconds = tr.manifest.timings.wallSeconds;
 log(`original: ${numParams(tr.model.config)} params, ${tr.corpus.train.length} passages, ${trainSeconds.toFixed(0)} s, final loss ${(tr.manifest.metrics.finalLoss as number).toFixed(3)}`);
 const options = { verbPassages: Number(a['verb-passages']), relearn: { steps: Number(a['relearn-steps']) } };
 const summary: string[] = [];
 
 for (const source of a.forget!.split(',')) {
-  const ret = await lmForget({ model: tr.model, manifest: tr.manifest, corpus: tr.corpus, source, method: 'retrain' });
+  const retName = `retrain-${source.replace('/', '-')}`;
+  const retHit = await cached(retName);
+  const ret = retHit
+    ? { model: retHit.model, manifest: retHit.manifest, seconds: retHit.manifest.timings.wallSeconds }
+    : await lmForget({ model: tr.model, manifest: tr.manifest, corpus: tr.corpus, source, method: 'retrain', out: a.models ? join(a.models, cacheKey, retName) : undefined });
   log(`${source}: retrained in ${ret.seconds.toFixed(0)} s`);
   const { audit: origAudit, reference } = lmAudit({ model: tr.model, corpus: tr.corpus, source, probes, options, reference: ret.model });
   const refAuc = reference!.forget.mia.auc;
@@ -63,7 +79,8 @@ for (const source of a.forget!.split(',')) {
   ];
   for (const m of listLmMethods()) {
     if (m.id === 'retrain') continue;
-    const params = m.id === 'generic-labels' ? { steps: Number(a['method-steps']), reinforceSteps: Number(a['method-steps']) } : { steps: Number(a['method-steps']) };
+    const common = { steps: Number(a['method-steps']), learningRate: Number(a['method-lr']) };
+    const params = m.id === 'generic-labels' ? { ...common, reinforceSteps: Number(a['method-steps']) } : common;
     const r = await lmForget({ model: tr.model, manifest: tr.manifest, corpus: tr.corpus, source, method: m.id, params });
     const au = auditLm(r.model, tr.corpus, source, probes, options, refAuc);
     rows.push({ name: m.id, guarantee: m.guarantee, audit: au, seconds: r.seconds, costVsRetrain: r.seconds / ret.seconds });
@@ -85,7 +102,7 @@ for (const source of a.forget!.split(',')) {
     model: { config: tr.model.config.name, params: numParams(tr.model.config), corpusFingerprint: tr.corpus.fingerprint, backend },
     rows,
     notes: [
-      `original trained for ${steps} steps (batch ${a['batch-size']}, ${tr.corpus.train.length} passages of ${tr.corpus.sources.length} sources); methods ${a['method-steps']} steps; relearning attack ${a['relearn-steps']} steps on ≤ 16 held-out passages of the source; time of the original row = its training time.`,
+      `methods: Adam lr ${a['method-lr']}. original trained for ${steps} steps (batch ${a['batch-size']}, ${tr.corpus.train.length} passages of ${tr.corpus.sources.length} sources); methods ${a['method-steps']} steps; relearning attack ${a['relearn-steps']} steps on ≤ 16 held-out passages of the source; time of the original row = its training time.`,
       verdict,
     ],
   };
