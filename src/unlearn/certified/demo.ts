@@ -13,9 +13,12 @@ import { logregCertificate, saveCertified, type Certificate, type CertifiedModel
 /**
  * Demo settings: certified L2 logistic regression on the emails hashed to 1,024 features (the
  * split's train/test ids are those of the demo's 16,384-feature split for the same seed), with
- * ε = 1, δ = 1e-5, λ = 1e-3, σ = 1.
+ * ε = 1, δ = 1e-5, λ = 3e-3, σ = 10. Measured on the demo's sender (67 emails, one batch): at
+ * λ = 1e-3, σ = 1 (TA 95.3%) the residual bound 1.08 exceeds the budget σε/c = 0.20 and the removal
+ * becomes a retrain; at λ = 3e-3, σ = 10 the bound 0.72 fits the budget 2.05 (TA 89.1%). The demo
+ * shows the certified step itself, at that price in accuracy.
  */
-export const DEMO_CERTIFIED = { dim: 1024, params: { epsilon: 1, delta: 1e-5, lambda: 1e-3, sigma: 1 } };
+export const DEMO_CERTIFIED = { dim: 1024, params: { epsilon: 1, delta: 1e-5, lambda: 3e-3, sigma: 10 } };
 
 async function save(dir: string, model: CertifiedModel, split: DataSplit, ids: string[], seed: number, method: { id: string; guarantee: 'exact' | 'certified' }, seconds: number, parent: string | null, removed: string[], bound: number, retrained: boolean) {
   return saveCertified(dir, model, {
