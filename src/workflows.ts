@@ -14,14 +14,15 @@ import { compareMethods, type Comparison, type MethodRun } from './eval/compare.
 import { evaluateModel, type ModelEvaluation } from './eval/evaluate.js';
 import { accuracyOf, predict } from './eval/predict.js';
 import { range } from './train/batches.js';
-import { loadModel, saveModel, type StoredModel } from './models/io.js';
+import { loadModel, saveModel } from './models/io.js';
 import type { ModelManifest } from './models/manifest.js';
 import type { ModelSpec } from './models/spec.js';
 import { formatHandlerFor, type EvalOutcome, type ForgetOutcome, type ForgetRequest } from './models/formats.js';
 import { comparisonMarkdown, comparisonTable, type ReportContext } from './report/comparisonReport.js';
 import { fitFromScratch, specFor } from './train/fit.js';
 import type { TrainRecipe } from './train/recipe.js';
-import type { ForgetSelector, ForgetSet } from './unlearn/forgetSet.js';
+import type { ForgetSelector } from './unlearn/forgetSet.js';
+import { forgetSetOfVersion } from './unlearn/forgetSet.js';
 import { selectForgetSet, unlearn } from './unlearn/index.js';
 // Registers the SISA model format (unlearn-sisa/1) for forget/eval, and the demo's SISA row.
 import { appendSisaRow } from './unlearn/sisa/demo.js';
@@ -114,19 +115,6 @@ export async function forgetWorkflow(o: ForgetWorkflowOptions): Promise<ForgetOu
   return { manifest, evaluation, forget: res.forget, subjectIndex };
 }
 
-/**
- * Forget set for evaluating a stored model: an unlearned model's removed ids (vs its lineage), or
- * a selector resolved against the lineage of a model that has not forgotten anything.
- */
-export function forgetSetForEval(stored: StoredModel, split: DataSplit, selector?: ForgetSelector): ForgetSet {
-  const m = stored.manifest;
-  if (selector) return selectForgetSet(split.train, m.lineage.trainIds, selector, { seed: m.seed, resolveSubject: (s) => SubjectIndex.forSplit(split).resolve(s) });
-  if (!m.removed?.ids.length) throw new UnlearnError('INVALID_PARAMS', 'this model has removed nothing: name a forget set', 'pass --subject, --id, --class or --random');
-  const pos = new Map(split.train.ids.map((id, i) => [id, i]));
-  const forgetIdx = Int32Array.from(m.removed.ids.map((id) => pos.get(id)!)).sort();
-  const retainIdx = Int32Array.from(m.lineage.trainIds.map((id) => pos.get(id)!)).sort();
-  return { forgetIdx, retainIdx, forgetIds: m.removed.ids, subjects: [...new Set(Array.from(forgetIdx, (i) => split.train.subjects[i]))] };
-}
 
 /** Evaluate a stored model (and optionally a reference, e.g. the retrained model) on a forget set. */
 export async function evalWorkflow(o: { modelDir: string; referenceDir?: string; selector?: ForgetSelector }): Promise<EvalOutcome> {
@@ -134,7 +122,7 @@ export async function evalWorkflow(o: { modelDir: string; referenceDir?: string;
   if (handler) return handler.evaluate(o);
   const stored = await loadModel(o.modelDir);
   const split = await loadSplitFor(stored.manifest);
-  const forget = forgetSetForEval(stored, split, o.selector);
+  const forget = forgetSetOfVersion(split.train, stored.manifest, o.selector, (s) => SubjectIndex.forSplit(split).resolve(s));
   const model = evaluateModel(stored.model, split, forget, stored.manifest.seed);
   let reference: ModelEvaluation | undefined;
   if (o.referenceDir) {

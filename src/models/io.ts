@@ -21,7 +21,7 @@ export function modelHash(modelJsonSha: string, weightsSha: string): string {
   return sha256(`${modelJsonSha}\n${weightsSha}`);
 }
 
-async function writeFileSynced(path: string, data: Uint8Array | string): Promise<void> {
+export async function writeFileSynced(path: string, data: Uint8Array | string): Promise<void> {
   const fh = await open(path, 'w');
   try {
     await fh.writeFile(data);
@@ -44,17 +44,25 @@ export async function writeDirAtomic(dir: string, files: Record<string, Uint8Arr
     await mkdir(parent, { recursive: true });
     await mkdir(tmp);
     for (const [name, data] of Object.entries(files)) await writeFileSynced(join(tmp, name), data);
-    if (existsSync(dir)) {
-      const old = `${tmp}-old`;
-      await rename(dir, old);
-      await rename(tmp, dir);
-      await rm(old, { recursive: true, force: true });
-    } else {
-      await rename(tmp, dir);
-    }
+    await replaceDir(tmp, dir);
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     throw new UnlearnError('IO_ERROR', `cannot write ${dir}: ${(e as Error).message}`, 'check the output path and free disk space');
+  }
+}
+
+/**
+ * Move a fully written staging directory to `dir`, replacing an existing `dir` (renamed aside,
+ * then removed), so a reader sees the old directory or the new one, never a mix.
+ */
+export async function replaceDir(staging: string, dir: string): Promise<void> {
+  if (existsSync(dir)) {
+    const old = `${staging}-old`;
+    await rename(dir, old);
+    await rename(staging, dir);
+    await rm(old, { recursive: true, force: true });
+  } else {
+    await rename(staging, dir);
   }
 }
 

@@ -94,3 +94,23 @@ export function selectForgetSet(
     subjects: [...new Set(Array.from(forgetIdx, (i) => train.subjects[i]))].sort(),
   };
 }
+
+/**
+ * The forget set to evaluate a stored model version on: the selector resolved against its lineage
+ * when given, else the ids the version has removed (D_f) against its lineage (D_r).
+ * @throws UnlearnError INVALID_PARAMS when no selector is given and the version removed nothing;
+ *   SUBJECT_NOT_FOUND as {@link selectForgetSet}.
+ */
+export function forgetSetOfVersion(
+  train: Dataset,
+  m: { lineage: { trainIds: string[] }; removed?: { ids: string[] }; seed: number },
+  selector?: ForgetSelector,
+  resolveSubject?: (name: string) => string,
+): ForgetSet {
+  if (selector) return selectForgetSet(train, m.lineage.trainIds, selector, { seed: m.seed, resolveSubject });
+  if (!m.removed?.ids.length) throw new UnlearnError('INVALID_PARAMS', 'this model has removed nothing: name a forget set', 'pass --subject, --id, --class or --random');
+  const pos = new Map(train.ids.map((id, i) => [id, i]));
+  const rows = (ids: string[]) => Int32Array.from(ids, (id) => pos.get(id)!).sort();
+  const forgetIdx = rows(m.removed.ids);
+  return { forgetIdx, retainIdx: rows(m.lineage.trainIds), forgetIds: m.removed.ids, subjects: [...new Set(Array.from(forgetIdx, (i) => train.subjects[i]))].sort() };
+}

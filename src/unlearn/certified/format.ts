@@ -15,7 +15,7 @@ import { evaluatePredictor, type ModelEvaluation, type Predictor } from '../../e
 import { accuracyOf, type Predictions } from '../../eval/predict.js';
 import type { EvalOutcome, ForgetOutcome, ForgetRequest, ModelFormatHandler } from '../../models/formats.js';
 import { loadModel } from '../../models/io.js';
-import { selectForgetSet, type ForgetSelector, type ForgetSet } from '../forgetSet.js';
+import { forgetSetOfVersion, selectForgetSet, type ForgetSelector, type ForgetSet } from '../forgetSet.js';
 import { extractFeatures, penultimateExtractor } from './head.js';
 import { designFrom } from './linalg.js';
 import { logisticLogits, trainCertifiedLogistic, type CertifiedData, type CertifiedLogistic } from './logistic.js';
@@ -259,21 +259,12 @@ async function forget(req: ForgetRequest): Promise<ForgetOutcome> {
   return { manifest, evaluation, forget: fs, subjectIndex, notes: r.notes };
 }
 
-/** Forget set of a stored certified version: its removed ids, or a selector against its lineage. */
-function evalForgetSet(split: DataSplit, m: CertifiedManifest, selector?: ForgetSelector): ForgetSet {
-  if (selector) return selectForgetSet(split.train, m.lineage.trainIds, selector, { seed: m.seed, resolveSubject: (s) => SubjectIndex.forSplit(split).resolve(s) });
-  if (!m.removed?.ids.length) throw new UnlearnError('INVALID_PARAMS', 'this model has removed nothing: name a forget set', 'pass --subject, --id, --class or --random');
-  const pos = new Map(split.train.ids.map((id, i) => [id, i]));
-  const forgetIdx = Int32Array.from(m.removed.ids.map((id) => pos.get(id)!)).sort();
-  const retainIdx = lineageRows(split, m.lineage.trainIds);
-  return { forgetIdx, retainIdx, forgetIds: m.removed.ids, subjects: [...new Set(Array.from(forgetIdx, (i) => split.train.subjects[i]))] };
-}
 
 /** `unlearn eval` on a certified directory (the reference may be certified or a single network). */
 async function evaluate(o: { modelDir: string; referenceDir?: string; selector?: ForgetSelector }): Promise<EvalOutcome> {
   const { stored, split } = await open(o.modelDir);
   const m = stored.manifest;
-  const fs = evalForgetSet(split, m, o.selector);
+  const fs = forgetSetOfVersion(split.train, m, o.selector, (s) => SubjectIndex.forSplit(split).resolve(s));
   const thr = split.meta.labelThreshold as number | undefined;
   const model = evaluateCertified(certifiedPredictor(stored.model, thr), split, fs, m.seed);
   let reference: ModelEvaluation | undefined;

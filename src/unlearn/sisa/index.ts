@@ -15,7 +15,7 @@ import { loadModel } from '../../models/io.js';
 import type { ModelSpec } from '../../models/spec.js';
 import { specFor } from '../../train/fit.js';
 import type { TrainRecipe } from '../../train/recipe.js';
-import { selectForgetSet, type ForgetSelector, type ForgetSet } from '../forgetSet.js';
+import { forgetSetOfVersion, type ForgetSelector, type ForgetSet } from '../forgetSet.js';
 import { ensemblePredictor } from './ensemble.js';
 import { evaluateEnsemble, sisaForget } from './forget.js';
 import { SISA_FORMAT, loadShardModels, readSisaManifest, type SisaManifest } from './store.js';
@@ -78,7 +78,7 @@ export const sisaFormatHandler: ModelFormatHandler = {
   async evaluate(o: { modelDir: string; referenceDir?: string; selector?: ForgetSelector }): Promise<EvalOutcome> {
     const m = await readSisaManifest(o.modelDir);
     const split = await sisaSplit(m);
-    const forget = sisaForgetSetForEval(m, split, o.selector);
+    const forget = forgetSetOfVersion(split.train, m, o.selector, (s) => SubjectIndex.forSplit(split).resolve(s));
     const model = await evaluateSisaDir(o.modelDir, m, split, forget, m.seed);
     let reference: ModelEvaluation | undefined;
     if (o.referenceDir) {
@@ -94,15 +94,6 @@ export const sisaFormatHandler: ModelFormatHandler = {
   },
 };
 
-/** The forget set to evaluate a SISA version on: its removed ids, or a selector resolved against its lineage. */
-export function sisaForgetSetForEval(m: SisaManifest, split: DataSplit, selector?: ForgetSelector): ForgetSet {
-  if (selector) return selectForgetSet(split.train, m.lineage.trainIds, selector, { seed: m.seed, resolveSubject: (s) => SubjectIndex.forSplit(split).resolve(s) });
-  if (!m.removed?.ids.length) throw new UnlearnError('INVALID_PARAMS', 'this model has removed nothing: name a forget set', 'pass --subject, --id, --class or --random');
-  const pos = new Map(split.train.ids.map((id, i) => [id, i]));
-  const forgetIdx = Int32Array.from(m.removed.ids.map((id) => pos.get(id)!)).sort();
-  const retainIdx = Int32Array.from(m.lineage.trainIds.map((id) => pos.get(id)!)).sort();
-  return { forgetIdx, retainIdx, forgetIds: m.removed.ids, subjects: [...new Set(Array.from(forgetIdx, (i) => split.train.subjects[i]))] };
-}
 
 /** Options of {@link sisaTrainWorkflow} (`unlearn train --sisa`). */
 export interface SisaTrainWorkflowOptions {

@@ -19,9 +19,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, link, mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, link, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UnlearnError } from '../../errors.js';
+import { replaceDir, writeFileSynced } from '../../models/io.js';
 import type { Guarantee, ModelManifest } from '../../models/manifest.js';
 import type { ModelSpec } from '../../models/spec.js';
 import type { TrainRecipe } from '../../train/recipe.js';
@@ -187,16 +188,6 @@ export async function linkOrCopy(src: string, dst: string): Promise<void> {
   }
 }
 
-/** Write a file and fsync it. */
-export async function writeSynced(path: string, data: Uint8Array | string): Promise<void> {
-  const fh = await open(path, 'w');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
 /** A fresh staging directory beside `out` (same file system, so the final rename is atomic). */
 export async function stagingDir(out: string): Promise<string> {
@@ -217,15 +208,8 @@ export async function commitSisaDir(staging: string, out: string, m: SisaManifes
     text = JSON.stringify(m) + '\n';
   }
   try {
-    await writeSynced(join(staging, 'manifest.json'), text);
-    if (existsSync(out)) {
-      const old = `${staging}-old`;
-      await rename(out, old);
-      await rename(staging, out);
-      await rm(old, { recursive: true, force: true });
-    } else {
-      await rename(staging, out);
-    }
+    await writeFileSynced(join(staging, 'manifest.json'), text);
+    await replaceDir(staging, out);
   } catch (e) {
     await rm(staging, { recursive: true, force: true });
     throw new UnlearnError('IO_ERROR', `cannot write ${out}: ${(e as Error).message}`, 'check the output path and free disk space');
@@ -264,7 +248,7 @@ export async function pruneCheckpoints(dir: string, beforeSlice: number): Promis
     text = JSON.stringify(m) + '\n';
   }
   const tmp = join(dir, `.manifest.json.tmp-${process.pid}`);
-  await writeSynced(tmp, text);
+  await writeFileSynced(tmp, text);
   await rename(tmp, join(dir, 'manifest.json'));
   for (const f of doomed) await rm(f, { force: true });
   return { manifest: m, freedBytes: before - m.storage.totalBytes };
