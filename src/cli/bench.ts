@@ -4,6 +4,7 @@
  */
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError } from 'commander';
+import { int, num } from './args.js';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackendName } from '../engine/backend.js';
@@ -13,17 +14,6 @@ import type { FarmProgress } from '../eval/farm.js';
 import { renderHtmlReport } from '../report/html.js';
 import { leaderboardJson, leaderboardMarkdown, leaderboardTable } from '../report/leaderboard.js';
 import type { ForgetSelector } from '../unlearn/forgetSet.js';
-
-const int = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError('not an integer');
-  return n;
-};
-const num = (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError('not a number');
-  return n;
-};
 
 /**
  * Parse a forget request `random:F`, `class:K`, `subject:NAME` or `id:ID` (several joined by `,`

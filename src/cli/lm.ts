@@ -4,7 +4,8 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { collect, int, json, num } from './args.js';
 import { initEngine, type BackendName } from '../engine/backend.js';
 import { UnlearnError } from '../errors.js';
 import { loadProbes } from '../lm/audit/knowledge.js';
@@ -15,26 +16,7 @@ import { listLmMethods } from '../lm/methods/index.js';
 import { disposeModel, numParams } from '../lm/model.js';
 import { lmHtml, lmMarkdown, lmTable, type LmReport } from '../lm/report.js';
 import { defaultProbes, lmAudit, lmForget, lmTrainWorkflow, openLm } from '../lm/workflows.js';
-import { writeTextAtomic } from '../workflows.js';
-
-const int = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError('not an integer');
-  return n;
-};
-const num = (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError('not a number');
-  return n;
-};
-const json = (v: string) => {
-  try {
-    return JSON.parse(v);
-  } catch {
-    throw new InvalidArgumentError('not valid JSON');
-  }
-};
-const collect = (v: string, prev: string[] = []) => [...prev, v];
+import { checkOutDir, writeTextAtomic } from '../workflows.js';
 
 /** Add the `lm` command group to `program` (which defines --json, --quiet and --backend). */
 export function addLmCommands(program: Command): void {
@@ -72,8 +54,10 @@ export function addLmCommands(program: Command): void {
     .option('--batch-size <n>', 'passages per step', int, 32)
     .option('--lr <rate>', 'Adam learning rate', num, 3e-3)
     .option('--seed <n>', 'seed of init, split and batches', int, 0)
-    .requiredOption('--out <dir>', 'model directory to write')
+    .requiredOption('--out <dir>', 'model directory to write (must not exist, unless --force)')
+    .option('--force', 'replace --out if it exists')
     .action(async (o) => {
+      checkOutDir(o.out, { force: o.force });
       const backend = await initEngine(g().backend);
       const r = await lmTrainWorkflow({
         config: o.config,
@@ -96,8 +80,10 @@ export function addLmCommands(program: Command): void {
     .requiredOption('--method <id>', 'method (see `unlearn lm methods`)')
     .option('--params <json>', 'method params as JSON, e.g. \'{"steps":40,"beta":0.1}\'', json, {})
     .option('--seed <n>', "seed of the run (default: the model's)", int)
-    .requiredOption('--out <dir>', 'directory of the new model version')
+    .requiredOption('--out <dir>', 'directory of the new model version (must not exist, unless --force)')
+    .option('--force', 'replace --out if it exists')
     .action(async (o) => {
+      checkOutDir(o.out, { force: o.force, inputs: [o.model] });
       await initEngine(g().backend);
       const { model, manifest, corpus } = await openLm(o.model);
       const steps = (o.params.steps as number | undefined) ?? (o.method === 'retrain' ? manifest.recipe.steps : 40);

@@ -3,7 +3,8 @@
  * Exit codes: 0 success, 1 internal error, and per error code the values of EXIT_CODES
  * (src/errors.ts), listed in README.md.
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
+import { collect, int, json, keyValue, num } from './args.js';
 import { z } from 'zod';
 import { initEngine, type BackendName } from '../engine/backend.js';
 import { EXIT_CODES, EXIT_INTERNAL, UnlearnError } from '../errors.js';
@@ -31,37 +32,6 @@ program
 const globals = () => program.opts<{ json?: boolean; quiet?: boolean; backend: BackendName | 'auto' }>();
 const log = (line: string) => {
   if (!globals().quiet && !globals().json) process.stderr.write(line + '\n');
-};
-const int = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError('not an integer');
-  return n;
-};
-const num = (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError('not a number');
-  return n;
-};
-const collect = (v: string, prev: string[] = []) => [...prev, v];
-const json = (v: string) => {
-  try {
-    return JSON.parse(v);
-  } catch {
-    throw new InvalidArgumentError('not valid JSON');
-  }
-};
-/** `key=value` pairs; values parsed as JSON when they parse, else kept as strings. */
-const keyValue = (v: string, prev: Record<string, unknown> = {}) => {
-  const eq = v.indexOf('=');
-  if (eq < 1) throw new InvalidArgumentError('expected key=value');
-  const raw = v.slice(eq + 1);
-  let value: unknown = raw;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    /* keep the string */
-  }
-  return { ...prev, [v.slice(0, eq)]: value };
 };
 
 function selectorFrom(o: { subject?: string[]; id?: string[]; class?: string[]; random?: number }): ForgetSelector | undefined {

@@ -5,11 +5,7 @@
  * writeDirAtomic); loading verifies sizes and sha256 of both files.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { UnlearnError } from '../errors.js';
-import { modelHash, writeDirAtomic } from '../models/io.js';
+import { modelHash, readVerifiedModelDir, writeDirAtomic } from '../models/io.js';
 import type { CorpusOptions } from './data.js';
 import { modelFromArrays, paramShapes, type LanguageModel, type LmConfig } from './model.js';
 import { TOKENIZER_CONFIG, type TokenizerConfig } from './tokenizer.js';
@@ -79,24 +75,7 @@ export async function saveLm(dir: string, m: LanguageModel, manifest: Omit<LmMan
  *   mismatch, unknown tokenizer).
  */
 export async function loadLm(dir: string): Promise<{ model: LanguageModel; manifest: LmManifest; tokenizer: TokenizerConfig }> {
-  const corrupt = (msg: string) => new UnlearnError('MODEL_CORRUPT', `model ${dir}: ${msg}`, 'restore the directory from a backup or retrain it');
-  for (const f of ['manifest.json', 'model.json', 'weights.bin']) {
-    if (!existsSync(join(dir, f))) throw new UnlearnError('MODEL_MISSING', `model ${dir}: ${f} not found`, 'pass a directory written by `unlearn lm train` or `unlearn lm forget`');
-  }
-  let manifest: LmManifest;
-  try {
-    manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
-  } catch (e) {
-    throw corrupt(`manifest.json is not valid JSON (${(e as Error).message})`);
-  }
-  if (manifest?.format !== 'unlearn-lm/1' || !manifest.files) throw corrupt('manifest.json is not a language-model manifest');
-  const modelJson = await readFile(join(dir, 'model.json'));
-  const weights = await readFile(join(dir, 'weights.bin'));
-  for (const [name, buf] of [['model.json', modelJson], ['weights.bin', weights]] as const) {
-    const want = manifest.files[name];
-    if (buf.byteLength !== want.bytes) throw corrupt(`${name} has ${buf.byteLength} bytes, manifest says ${want.bytes} (truncated?)`);
-    if (sha256(buf) !== want.sha256) throw corrupt(`${name} does not match its sha256 in manifest.json`);
-  }
+  const { manifest, modelJson, weights, corrupt } = await readVerifiedModelDir<LmManifest>(dir, 'unlearn-lm/1', 'pass a directory written by `unlearn lm train` or `unlearn lm forget`');
   let json: { config: LmConfig; tokenizer: TokenizerConfig; weights: { name: string; shape: number[]; offset: number }[] };
   try {
     json = JSON.parse(modelJson.toString('utf8'));

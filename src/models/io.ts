@@ -118,26 +118,28 @@ export async function hashInMemory(model: tfl.LayersModel): Promise<string> {
 }
 
 /**
- * Load a model directory written by {@link saveModel} (or any LayersModel `model.json` +
- * `weights.bin` with a manifest). Verifies sizes and sha256 of both files against the manifest.
- * @throws UnlearnError MODEL_MISSING when the directory or a file is absent; MODEL_CORRUPT when a
- *   file is truncated, unparsable, or does not match the manifest hash.
+ * Read a model directory's `manifest.json`, `model.json` and `weights.bin`, checking that all three
+ * exist, that the manifest is JSON of the given `format`, and that both files match the sizes and
+ * sha256 the manifest records. Shared by every model format with this layout.
+ * @throws UnlearnError MODEL_MISSING (`hint` names the command that writes such directories) or
+ *   MODEL_CORRUPT.
  */
-export async function loadModel(dir: string): Promise<StoredModel> {
+export async function readVerifiedModelDir<M extends { format?: string; files: ModelManifest['files'] }>(
+  dir: string,
+  format: string,
+  hint: string,
+): Promise<{ manifest: M; modelJson: Buffer; weights: Buffer; corrupt: (m: string) => UnlearnError }> {
   const corrupt = (m: string) => new UnlearnError('MODEL_CORRUPT', `model ${dir}: ${m}`, 'restore the directory from a backup or retrain it');
   for (const f of ['manifest.json', 'model.json', 'weights.bin']) {
-    const p = join(dir, f);
-    if (!existsSync(p)) {
-      throw new UnlearnError('MODEL_MISSING', `model ${dir}: ${f} not found`, 'pass a directory written by `unlearn train` or `unlearn forget`');
-    }
+    if (!existsSync(join(dir, f))) throw new UnlearnError('MODEL_MISSING', `model ${dir}: ${f} not found`, hint);
   }
-  let manifest: ModelManifest;
+  let manifest: M;
   try {
     manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
   } catch (e) {
     throw corrupt(`manifest.json is not valid JSON (${(e as Error).message})`);
   }
-  if (manifest?.format !== 'unlearn-model/1' || !manifest.files) throw corrupt('manifest.json is not an unlearn model manifest');
+  if (manifest?.format !== format || !manifest.files) throw corrupt(`manifest.json is not a ${format} manifest`);
   const modelJson = await readFile(join(dir, 'model.json'));
   const weights = await readFile(join(dir, 'weights.bin'));
   for (const [name, buf] of [['model.json', modelJson], ['weights.bin', weights]] as const) {
@@ -145,6 +147,17 @@ export async function loadModel(dir: string): Promise<StoredModel> {
     if (buf.byteLength !== want.bytes) throw corrupt(`${name} has ${buf.byteLength} bytes, manifest says ${want.bytes} (truncated?)`);
     if (sha256(buf) !== want.sha256) throw corrupt(`${name} does not match its sha256 in manifest.json`);
   }
+  return { manifest, modelJson, weights, corrupt };
+}
+
+/**
+ * Load a model directory written by {@link saveModel} (or any LayersModel `model.json` +
+ * `weights.bin` with a manifest). Verifies sizes and sha256 of both files against the manifest.
+ * @throws UnlearnError MODEL_MISSING when the directory or a file is absent; MODEL_CORRUPT when a
+ *   file is truncated, unparsable, or does not match the manifest hash.
+ */
+export async function loadModel(dir: string): Promise<StoredModel> {
+  const { manifest, modelJson, weights, corrupt } = await readVerifiedModelDir<ModelManifest>(dir, 'unlearn-model/1', 'pass a directory written by `unlearn train` or `unlearn forget`');
   if (manifest.modelHash !== modelHash(manifest.files['model.json'].sha256, manifest.files['weights.bin'].sha256)) {
     throw corrupt('manifest.json modelHash does not match its file hashes');
   }
