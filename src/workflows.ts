@@ -7,7 +7,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { DataSplit } from './data/dataset.js';
 import { SubjectIndex } from './data/pseudonym.js';
-import { loadDataset } from './data/registry.js';
+import { loadDataset, loadSplitFor } from './data/registry.js';
 import { initEngine, type BackendName } from './engine/backend.js';
 import { UnlearnError } from './errors.js';
 import { compareMethods, type Comparison, type MethodRun } from './eval/compare.js';
@@ -53,14 +53,6 @@ export function checkOutDir(out: string, opts: { force?: boolean; inputs?: strin
   if (!statSync(target).isDirectory()) throw new UnlearnError('IO_ERROR', `--out ${out} exists and is not a directory`, 'choose a directory path');
 }
 
-/** Load the split a stored model was trained on and check its fingerprint. */
-export async function loadSplitFor(manifest: ModelManifest): Promise<DataSplit> {
-  const split = await loadDataset(manifest.dataset.name, manifest.dataset.options);
-  if (split.fingerprint !== manifest.dataset.fingerprint) {
-    throw new UnlearnError('DATASET_INVALID', `dataset ${manifest.dataset.name} now has fingerprint ${split.fingerprint.slice(0, 12)}, the model was trained on ${manifest.dataset.fingerprint.slice(0, 12)}`, 'restore the data the model was trained on');
-  }
-  return split;
-}
 
 /** Options of {@link trainWorkflow}. */
 export interface TrainWorkflowOptions {
@@ -100,7 +92,7 @@ export async function forgetWorkflow(o: ForgetWorkflowOptions): Promise<ForgetOu
   if (handler) return handler.forget(o);
   if (!o.method) throw new UnlearnError('INVALID_ARGS', 'no unlearning method given', 'pass --method (see `unlearn methods`)');
   const stored = await loadModel(o.modelDir);
-  const split = await loadSplitFor(stored.manifest);
+  const split = await loadSplitFor(stored.manifest.dataset);
   const subjectIndex = SubjectIndex.forSplit(split);
   const res = await unlearn(stored, split, o.selector, o.method, o.params ?? {}, {
     seed: o.seed,
@@ -121,7 +113,7 @@ export async function evalWorkflow(o: { modelDir: string; referenceDir?: string;
   const handler = await formatHandlerFor(o.modelDir);
   if (handler) return handler.evaluate(o);
   const stored = await loadModel(o.modelDir);
-  const split = await loadSplitFor(stored.manifest);
+  const split = await loadSplitFor(stored.manifest.dataset);
   const forget = forgetSetOfVersion(split.train, stored.manifest, o.selector, (s) => SubjectIndex.forSplit(split).resolve(s));
   const model = evaluateModel(stored.model, split, forget, stored.manifest.seed);
   let reference: ModelEvaluation | undefined;

@@ -1,18 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { EXIT_CODES } from '../errors.js';
+import { runCli } from '../testing/cli.js';
 
-const bin = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/unlearn.js');
-const run = (...args: string[]) => {
-  const r = spawnSync(process.execPath, [bin, '--quiet', ...args], { encoding: 'utf8', env: { ...process.env, UNLEARN_BACKEND: 'wasm' } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-};
+const run = runCli;
 
 let dir: string;
 let model: string;

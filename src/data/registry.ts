@@ -107,3 +107,20 @@ export async function loadDataset(name: string, options: Record<string, unknown>
   split.options = { ...parsed.data, ...split.options };
   return split;
 }
+
+/**
+ * The split a stored model was trained on, reloaded from its manifest's dataset record, with the
+ * fingerprint checked. `transform` (e.g. featurising for a certified head) is applied before the
+ * check. @throws UnlearnError DATASET_INVALID when the data changed; as {@link loadDataset}.
+ */
+export async function loadSplitFor(
+  dataset: { name: string; options: Record<string, unknown>; fingerprint: string },
+  transform?: (split: DataSplit) => Promise<DataSplit> | DataSplit,
+): Promise<DataSplit> {
+  let split = await loadDataset(dataset.name, dataset.options);
+  if (transform) split = await transform(split);
+  if (split.fingerprint !== dataset.fingerprint) {
+    throw new UnlearnError('DATASET_INVALID', `dataset ${dataset.name} now has fingerprint ${split.fingerprint.slice(0, 12)}, the model was trained on ${dataset.fingerprint.slice(0, 12)}`, 'restore the data the model was trained on');
+  }
+  return split;
+}

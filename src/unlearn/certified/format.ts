@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hashIds, type DataSplit, type Dataset } from '../../data/dataset.js';
 import { SubjectIndex } from '../../data/pseudonym.js';
-import { loadDataset } from '../../data/registry.js';
+import { loadDataset, loadSplitFor } from '../../data/registry.js';
 import { UnlearnError } from '../../errors.js';
 import { evaluatePredictor, type ModelEvaluation, type Predictor } from '../../eval/evaluate.js';
 import { accuracyOf, type Predictions } from '../../eval/predict.js';
@@ -187,11 +187,8 @@ function metricsOf(ev: ModelEvaluation, model: CertifiedModel): Record<string, u
 async function open(dir: string): Promise<{ stored: StoredCertified; split: DataSplit }> {
   const stored = await loadCertified(dir);
   const m = stored.manifest;
-  let split = await loadDataset(m.dataset.name, m.dataset.options);
-  if (stored.extractor) split = featurise(split, await extractorFrom(stored.extractor));
-  if (split.fingerprint !== m.dataset.fingerprint) {
-    throw new UnlearnError('DATASET_INVALID', `dataset ${m.dataset.name} now has fingerprint ${split.fingerprint.slice(0, 12)}, the model was trained on ${m.dataset.fingerprint.slice(0, 12)}`, 'restore the data the model was trained on');
-  }
+  const extractor = stored.extractor;
+  const split = await loadSplitFor(m.dataset, extractor ? async (s) => featurise(s, await extractorFrom(extractor)) : undefined);
   return { stored, split };
 }
 

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { DataSplit } from '../../data/dataset.js';
 import { SubjectIndex } from '../../data/pseudonym.js';
-import { loadDataset } from '../../data/registry.js';
+import { loadDataset, loadSplitFor } from '../../data/registry.js';
 import { UnlearnError } from '../../errors.js';
 import { evaluateModel, type ModelEvaluation } from '../../eval/evaluate.js';
 import { formatHandlerFor, registerFormat, type EvalOutcome, type ForgetOutcome, type ForgetRequest, type ModelFormatHandler } from '../../models/formats.js';
@@ -28,12 +28,8 @@ export { SISA_FORMAT, loadShardModels, pruneCheckpoints, readSisaManifest, type 
 export { stageRecipe, trainSisa, type SisaOptions, type SisaTrainResult } from './train.js';
 
 /** Load the split a SISA model was trained on and check its fingerprint. @throws UnlearnError DATASET_INVALID */
-export async function sisaSplit(m: Pick<SisaManifest, 'dataset'>): Promise<DataSplit> {
-  const split = await loadDataset(m.dataset.name, m.dataset.options);
-  if (split.fingerprint !== m.dataset.fingerprint) {
-    throw new UnlearnError('DATASET_INVALID', `dataset ${m.dataset.name} now has fingerprint ${split.fingerprint.slice(0, 12)}, the model was trained on ${m.dataset.fingerprint.slice(0, 12)}`, 'restore the data the model was trained on');
-  }
-  return split;
+export function sisaSplit(m: Pick<SisaManifest, 'dataset'>): Promise<DataSplit> {
+  return loadSplitFor(m.dataset);
 }
 
 /** Evaluate the ensemble stored in `dir` (RA/FA/TA, loss MIA) on a forget set. The caller owns nothing afterwards. */
