@@ -97,6 +97,18 @@ test('a corrupt or missing model directory exits with MODEL_CORRUPT / MODEL_MISS
   assert.ok(!readdirSync(dir).some((f) => f.includes('.tmp-')), 'no temp directories left behind');
 });
 
+test('a corrupt manifest is MODEL_CORRUPT; schema-rejected values are INVALID_PARAMS, not internal errors', async () => {
+  const { cp, writeFile } = await import('node:fs/promises');
+  const bad = join(dir, 'bad-manifest');
+  await cp(model, bad, { recursive: true });
+  await writeFile(join(bad, 'manifest.json'), '{');
+  assert.equal(run('eval', '--model', bad, '--random', '0.01').code, EXIT_CODES.MODEL_CORRUPT);
+  assert.equal(run('forget', '--model', bad, '--random', '0.01', '--out', join(dir, 'bm')).code, EXIT_CODES.MODEL_CORRUPT);
+  const r = run('train', '--dataset', 'digits', '--hidden', '0', '--epochs', '1', '--out', join(dir, 'h0'));
+  assert.equal(r.code, EXIT_CODES.INVALID_PARAMS, r.stderr);
+  assert.doesNotMatch(r.stderr, /internal error/);
+});
+
 test('--help works for every command', () => {
   for (const c of ['train', 'forget', 'eval', 'demo', 'methods', 'datasets', 'subjects']) {
     const r = run(c, '--help');

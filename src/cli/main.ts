@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { collect, int, json, keyValue, num } from './args.js';
-import { z } from 'zod';
+import { z, ZodError } from 'zod';
 import { initEngine, type BackendName } from '../engine/backend.js';
 import { EXIT_CODES, EXIT_INTERNAL, UnlearnError } from '../errors.js';
 import { listDatasets, loadDataset } from '../data/registry.js';
@@ -236,6 +236,11 @@ try {
   if (e instanceof CommanderError) {
     // Usage errors (unknown option, missing argument) → INVALID_ARGS; --help / --version → 0.
     process.exitCode = e.exitCode === 0 ? 0 : EXIT_CODES.INVALID_ARGS;
+  } else if (e instanceof ZodError) {
+    // A library schema rejected a value the command line passed through: a usage problem, not a bug.
+    const issue = e.issues[0];
+    process.stderr.write(`unlearn: INVALID_PARAMS: ${issue?.path.join('.') || 'value'}: ${issue?.message} (see --help for the allowed values)\n`);
+    process.exitCode = EXIT_CODES.INVALID_PARAMS;
   } else if (e instanceof UnlearnError) {
     process.stderr.write(`unlearn: ${e.code}: ${e.message}${e.hint ? ` (${e.hint})` : ''}\n`);
     process.exitCode = e.exitCode;

@@ -11,6 +11,7 @@ import { hashIds, type DataSplit } from '../data/dataset.js';
 import { loadDataset } from '../data/registry.js';
 import type { BackendName } from '../engine/backend.js';
 import { deriveSeed, Rng } from '../engine/rng.js';
+import { SubjectIndex } from '../data/pseudonym.js';
 import { UnlearnError } from '../errors.js';
 import type { Guarantee } from '../models/manifest.js';
 import { specFor } from '../train/fit.js';
@@ -120,11 +121,18 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
   if (!Number.isInteger(N) || N < 2) throw new UnlearnError('INVALID_PARAMS', `--models must be an integer ≥ 2, got ${N}`);
   if (!Number.isInteger(K) || K < 2 || K % 2) throw new UnlearnError('INVALID_PARAMS', `--shadows must be an even integer ≥ 2, got ${K}`);
   const methods = o.methods.filter((m) => m.id !== 'retrain');
-  for (const m of o.methods) getMethod(m.id); // fail fast on an unknown id
+  // Fail fast, before any training: unknown ids and invalid params.
+  for (const m of o.methods) {
+    const p = getMethod(m.id).paramsSchema.safeParse(m.params ?? {});
+    if (!p.success) throw new UnlearnError('INVALID_PARAMS', `${m.id}: ${p.error.issues[0]?.path.join('.') || 'params'}: ${p.error.issues[0]?.message}`, `see \`unlearn methods\` for ${m.id}'s params`);
+  }
   const seed = o.seed ?? 0;
   const split: DataSplit = 'dataset' in o.source ? await loadDataset(o.source.dataset, o.source.options) : await ((await import(o.source.module)) as Record<string, (...a: unknown[]) => Promise<DataSplit>>)[o.source.fn](...o.source.args);
   const source: SplitSource = 'dataset' in o.source ? { dataset: o.source.dataset, options: split.options } : o.source;
-  const forget = selectForgetSet(split.train, split.train.ids, o.forget, { seed });
+  // Subjects may be named by pseudonym; reports record only pseudonyms (personal data).
+  const subjectIndex = SubjectIndex.forSplit(split);
+  const forget = selectForgetSet(split.train, split.train.ids, o.forget, { seed, resolveSubject: (s) => subjectIndex.resolve(s) });
+  const forgetRecord: ForgetSelector = o.forget.subjects ? { ...o.forget, subjects: o.forget.subjects.map((s) => subjectIndex.display(subjectIndex.resolve(s))) } : o.forget;
   const recipe = TrainRecipeSchema.parse({ optimizer: 'adam', learningRate: 1e-3, epochs: 8, batchSize: 128, ...o.recipe, seed });
   const ctx: FarmContext = {
     source,
@@ -232,7 +240,7 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
         fingerprint: split.fingerprint,
         spec: ctx.spec,
         recipe,
-        forget: o.forget,
+        forget: forgetRecord,
         forgetSize: forget.forgetIdx.length,
         forgetIdsSha256: hashIds(forget.forgetIds),
         models: N,

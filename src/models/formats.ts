@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { UnlearnError } from '../errors.js';
 import type { SubjectIndex } from '../data/pseudonym.js';
 import type { ModelEvaluation } from '../eval/evaluate.js';
 import type { ForgetSelector, ForgetSet } from '../unlearn/forgetSet.js';
@@ -63,13 +64,21 @@ export function registerFormat(h: ModelFormatHandler): void {
 
 /**
  * The handler for the model directory's manifest format, or undefined for the single-network
- * format or when the manifest cannot be read (the single-network loader then reports the error).
+ * format or when there is no manifest (the single-network loader then reports it missing).
+ * @throws UnlearnError MODEL_CORRUPT when manifest.json exists but is not JSON.
  */
 export async function formatHandlerFor(dir: string): Promise<ModelFormatHandler | undefined> {
+  let text: string;
   try {
-    const m = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as { format?: string };
-    return m.format ? handlers.get(m.format) : undefined;
+    text = await readFile(join(dir, 'manifest.json'), 'utf8');
   } catch {
-    return undefined;
+    return undefined; // absent: the single-network loader reports MODEL_MISSING
   }
+  let m: { format?: string };
+  try {
+    m = JSON.parse(text);
+  } catch (e) {
+    throw new UnlearnError('MODEL_CORRUPT', `model ${dir}: manifest.json is not valid JSON (${(e as Error).message})`, 'restore the directory from a backup or retrain it');
+  }
+  return m?.format ? handlers.get(m.format) : undefined;
 }

@@ -114,3 +114,13 @@ export function forgetSetOfVersion(
   const forgetIdx = rows(m.removed.ids);
   return { forgetIdx, retainIdx: rows(m.lineage.trainIds), forgetIds: m.removed.ids, subjects: [...new Set(Array.from(forgetIdx, (i) => train.subjects[i]))].sort() };
 }
+
+/**
+ * The subjects a forget set erases completely: those of `forget.forgetIdx` with no example left
+ * in `forget.retainIdx`. A manifest's `removed.subjects` lists only these, so an auditor never
+ * reads a partly removed subject as erased.
+ */
+export function erasedSubjects(train: Dataset, forget: ForgetSet): string[] {
+  const kept = new Set(Array.from(forget.retainIdx, (i) => train.subjects[i]));
+  return forget.subjects.filter((s) => !kept.has(s));
+}

@@ -5,7 +5,7 @@ import { UnlearnError } from '../errors.js';
 import type { StoredModel } from '../models/io.js';
 import type { ModelManifest } from '../models/manifest.js';
 import type { ForgetSelector, ForgetSet } from './forgetSet.js';
-import { selectForgetSet } from './forgetSet.js';
+import { erasedSubjects, selectForgetSet } from './forgetSet.js';
 import { getMethod } from './registry.js';
 import { pseudonymise, pseudonymKey } from '../data/pseudonym.js';
 
@@ -57,7 +57,7 @@ export async function unlearn(
   const removedIds = [...(m.removed?.ids ?? []), ...forget.forgetIds];
   // Subjects are personal data: manifests hold only their pseudonyms (keyed hash, see data/pseudonym.ts).
   const key = pseudonymKey(split);
-  const subjects = [...new Set([...(m.removed?.subjects ?? []), ...forget.subjects.map((s) => pseudonymise(s, key))])].sort();
+  const subjects = [...new Set([...(m.removed?.subjects ?? []), ...erasedSubjects(split.train, forget).map((s) => pseudonymise(s, key))])].sort();
   const request = opts.request ?? ('forgetIdx' in selector ? { ids: forget.forgetIds.length } : pseudonymisedSelector(selector, key, opts.resolveSubject));
   const manifest: UnlearnResult['manifest'] = {
     format: 'unlearn-model/1',

@@ -15,7 +15,7 @@ import { evaluatePredictor, type ModelEvaluation, type Predictor } from '../../e
 import { accuracyOf, type Predictions } from '../../eval/predict.js';
 import type { EvalOutcome, ForgetOutcome, ForgetRequest, ModelFormatHandler } from '../../models/formats.js';
 import { loadModel } from '../../models/io.js';
-import { forgetSetOfVersion, selectForgetSet, type ForgetSelector, type ForgetSet } from '../forgetSet.js';
+import { erasedSubjects, forgetSetOfVersion, selectForgetSet, type ForgetSelector, type ForgetSet } from '../forgetSet.js';
 import { extractFeatures, penultimateExtractor } from './head.js';
 import { designFrom } from './linalg.js';
 import { logisticLogits, trainCertifiedLogistic, type CertifiedData, type CertifiedLogistic } from './logistic.js';
@@ -116,6 +116,9 @@ export interface CertifiedTrainOptions {
   out: string;
 }
 
+/** Largest feature count (incl. bias) certified training accepts: a 4,097² float64 Hessian is 128 MiB. */
+export const MAX_CERTIFIED_DIM = 4097;
+
 /** Train a certified model on the whole train side and save it (format `unlearn-certified/1`). */
 export async function trainCertifiedWorkflow(o: CertifiedTrainOptions): Promise<CertifiedManifest> {
   const seed = o.seed ?? 0;
@@ -124,6 +127,9 @@ export async function trainCertifiedWorkflow(o: CertifiedTrainOptions): Promise<
   let features: CertifiedManifest['features'];
   if (o.featuresFrom) {
     const src = await loadModel(o.featuresFrom);
+    if (o.dataset && o.dataset !== src.manifest.dataset.name) {
+      throw new UnlearnError('INVALID_ARGS', `--features-from ${o.featuresFrom} is a network trained on ${src.manifest.dataset.name}, not ${o.dataset}`, `pass --dataset ${src.manifest.dataset.name}, or a network trained on ${o.dataset}`);
+    }
     split = await loadDataset(src.manifest.dataset.name, src.manifest.dataset.options);
     if (split.fingerprint !== src.manifest.dataset.fingerprint) throw new UnlearnError('DATASET_INVALID', `the network in ${o.featuresFrom} was trained on other data`, 'restore its dataset');
     extractorFiles = { modelJson: await readFile(join(o.featuresFrom, 'model.json')), weights: await readFile(join(o.featuresFrom, 'weights.bin')) };
@@ -135,6 +141,10 @@ export async function trainCertifiedWorkflow(o: CertifiedTrainOptions): Promise<
   }
   const t0 = performance.now();
   const rows = Int32Array.from({ length: split.train.labels.length }, (_, i) => i);
+  const d = split.train.shape.reduce((a, b) => a * b, 1) + 1;
+  if (d > MAX_CERTIFIED_DIM) {
+    throw new UnlearnError('INVALID_PARAMS', `${d} features: the d×d Hessian would need ${((8 * d * d) / 2 ** 30).toFixed(1)} GiB and O(d³) time`, `use at most ${MAX_CERTIFIED_DIM} features, e.g. --data-option dim=1024 for emails, or --features-from a network`);
+  }
   const model = fitCertified(split, rows, o.kind, o.params, seed);
   const seconds = (performance.now() - t0) / 1000;
   const predict = certifiedPredictor(model, split.meta.labelThreshold as number | undefined);
@@ -232,7 +242,7 @@ async function forget(req: ForgetRequest): Promise<ForgetOutcome> {
   const remaining = Array.from(fs.retainIdx, (i) => split.train.ids[i]);
   const removedIds = [...(m.removed?.ids ?? []), ...fs.forgetIds];
   const evaluation = evaluateCertified(certifiedPredictor(r.model, split.meta.labelThreshold as number | undefined), split, fs, seed);
-  const subjects = [...new Set([...(m.removed?.subjects ?? []), ...fs.subjects.map((s) => subjectIndex.display(s))])];
+  const subjects = [...new Set([...(m.removed?.subjects ?? []), ...erasedSubjects(split.train, fs).map((s) => subjectIndex.display(s))])];
   const request = { ...req.selector, ...(req.selector.subjects ? { subjects: req.selector.subjects.map((s) => subjectIndex.display(subjectIndex.resolve(s))) } : {}) };
   const manifest = await saveCertified(
     req.out,

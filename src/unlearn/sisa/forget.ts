@@ -22,7 +22,7 @@ import { evaluatePredictor, type ModelEvaluation, type Predictor } from '../../e
 import type { LossMiaAggregate } from '../../eval/lossMia.js';
 import { accuracyOf } from '../../eval/predict.js';
 import { range } from '../../train/batches.js';
-import { selectForgetSet, type ForgetSelector, type ForgetSet } from '../forgetSet.js';
+import { erasedSubjects, selectForgetSet, type ForgetSelector, type ForgetSet } from '../forgetSet.js';
 import { ensemblePredictor } from './ensemble.js';
 import { locate, shardSize, withoutIds } from './partition.js';
 import {
@@ -188,7 +188,7 @@ export async function sisaForget(dir: string, split: DataSplit, selector: Forget
     removed: {
       ids: removedIds,
       idsSha256: hashIds(removedIds),
-      subjects: [...new Set([...(m.removed?.subjects ?? []), ...forget.subjects.map(display)])].sort(),
+      subjects: [...new Set([...(m.removed?.subjects ?? []), ...erasedSubjects(split.train, forget).map(display)])].sort(),
       request: opts.request ?? ('forgetIdx' in selector ? { ids: forget.forgetIds.length } : { ...selector }),
     },
     timings: { wallSeconds: seconds },
