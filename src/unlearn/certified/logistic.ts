@@ -121,9 +121,16 @@ export function drawNoise(seed: number, heads: number, d: number, sigma: number)
   return b;
 }
 
-/** The noise seed of the `retrain`-th training of a model with base `seed` (0 = first training). */
+/**
+ * The noise seed of the `retrain`-th training of a model with base `seed` (0 = first training).
+ * The (ε, δ) guarantee assumes whoever sees the weights cannot know b: b is a function of this
+ * seed, so when weights leave the operator, set `UNLEARN_NOISE_KEY` to a secret (it is mixed in
+ * here and never written anywhere) — otherwise anyone who knows or guesses the seed rebuilds b.
+ * The resulting noise seed is recorded in the (private) manifest, so removals stay reproducible.
+ */
 export function noiseSeedFor(seed: number, retrain: number): number {
-  return deriveSeed(seed, `certified-noise/${retrain}`);
+  const key = process.env.UNLEARN_NOISE_KEY;
+  return deriveSeed(seed, `certified-noise/${retrain}${key ? `/${key}` : ''}`);
 }
 
 const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));

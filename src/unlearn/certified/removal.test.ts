@@ -4,7 +4,7 @@ import { initEngine } from '../../engine/backend.js';
 import { isUnlearnError } from '../../errors.js';
 import { smallDigits } from '../../testing/fixtures.js';
 import { designFrom, norm } from './linalg.js';
-import { gradientNorm, noiseConstant, trainCertifiedLogistic, type CertifiedData, type CertifiedLogistic } from './logistic.js';
+import { gradientNorm, noiseConstant, noiseSeedFor, trainCertifiedLogistic, type CertifiedData, type CertifiedLogistic } from './logistic.js';
 import { removeCertified } from './removal.js';
 import { pooledDigits } from './testData.js';
 
@@ -113,4 +113,18 @@ test('bad input: λ ≤ 0, δ ≥ 1, removing a removed row, a singular Hessian,
   const bad = { ...split.train, features: Float32Array.from(split.train.features) };
   bad.features[784 * 3 + 100] = NaN;
   assert.throws(() => designFrom(bad, Int32Array.from({ length: 20 }, (_, i) => i), true), (e) => isUnlearnError(e, 'DATASET_INVALID') && e.message.includes(bad.ids[3]));
+});
+
+test('UNLEARN_NOISE_KEY changes the noise seed (b is not a function of the public seed alone)', () => {
+  const saved = process.env.UNLEARN_NOISE_KEY;
+  try {
+    delete process.env.UNLEARN_NOISE_KEY;
+    const plain = noiseSeedFor(0, 0);
+    process.env.UNLEARN_NOISE_KEY = 'operator-secret';
+    assert.notEqual(noiseSeedFor(0, 0), plain);
+    assert.equal(noiseSeedFor(0, 0), noiseSeedFor(0, 0));
+  } finally {
+    if (saved === undefined) delete process.env.UNLEARN_NOISE_KEY;
+    else process.env.UNLEARN_NOISE_KEY = saved;
+  }
 });
