@@ -263,7 +263,10 @@ async function forget(req: ForgetRequest): Promise<ForgetOutcome> {
     },
     stored.extractor,
   );
-  return { manifest, evaluation, forget: fs, subjectIndex, notes: r.notes };
+  const scope = m.features
+    ? [`the guarantee covers the head only: the feature network ${m.features.sourceModelHash.slice(0, 12)} was trained on the removed examples and still carries them`]
+    : [];
+  return { manifest, evaluation, forget: fs, subjectIndex, notes: [...r.notes, ...scope] };
 }
 
 
