@@ -59,6 +59,9 @@ function out(value: unknown, text: string): void {
   process.stdout.write(globals().json ? JSON.stringify(value, null, 1) + '\n' : text + '\n');
 }
 
+/** `1 example`, `2 examples`. */
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 const fmtEval = (name: string, e: { RA: number; FA: number; TA: number; mia: { auc: number; nPerSide: number } }) =>
   `${name}: RA ${pct(e.RA)}%  FA ${pct(e.FA)}%  TA ${pct(e.TA)}%  MIA AUC ${Number.isFinite(e.mia.auc) ? `${e.mia.auc.toFixed(3)} (${e.mia.nPerSide} per side${e.mia.nPerSide < 30 ? ', few examples: noisy' : ''})` : 'n/a (needs ≥ 2 forget examples)'}`;
 
@@ -154,7 +157,7 @@ addSelectorOptions(
   const subjects = r.forget.subjects.map((s) => r.subjectIndex.display(s, o.revealSubjects));
   out(
     { modelDir: o.out, modelHash: r.manifest.modelHash, parent: r.manifest.parent, guarantee: r.manifest.method.guarantee, forgotten: r.forget.forgetIdx.length, subjects, metrics: r.manifest.metrics, notes: r.notes ?? [], seconds: r.manifest.timings.wallSeconds },
-    `${r.manifest.method.id} (${r.manifest.method.guarantee}) removed ${r.forget.forgetIdx.length} examples of ${subjects.length} subject(s) in ${r.manifest.timings.wallSeconds.toFixed(2)} s → ${o.out}\n${[...(r.notes ?? []), fmtEval('new model', r.evaluation)].join('\n')}`,
+    `${r.manifest.method.id} (${r.manifest.method.guarantee}) removed ${plural(r.forget.forgetIdx.length, 'example')} of ${plural(subjects.length, 'subject')} in ${r.manifest.timings.wallSeconds.toFixed(2)} s → ${o.out}\n${[...(r.notes ?? []), fmtEval('new model', r.evaluation)].join('\n')}`,
   );
 });
 
