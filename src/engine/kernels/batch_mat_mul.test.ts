@@ -11,6 +11,10 @@ const cases: { a: number[]; b: number[]; tA: boolean; tB: boolean }[] = [
   { a: [4, 6, 5], b: [4, 6, 3], tA: true, tB: false },
   { a: [2, 5, 6], b: [2, 3, 6], tA: false, tB: true },
   { a: [32, 78], b: [32, 25], tA: true, tB: false },
+  // batches of matrices (attention's shapes): one fast 2-D product per matrix
+  { a: [2, 3, 5, 4], b: [2, 3, 4, 6], tA: false, tB: false },
+  { a: [2, 3, 5, 4], b: [2, 3, 6, 4], tA: false, tB: true },
+  { a: [3, 4, 5], b: [3, 4, 6], tA: true, tB: false },
 ];
 
 test('wasm BatchMatMul is the replacement kernel', async () => {
@@ -52,6 +56,34 @@ test('broadcast batch matMul with transposes (forward) matches cpu', async () =>
   await initEngine('wasm');
   assert.equal(w.length, 2 * 5 * 3);
   assert.ok(maxAbsDiff(w, c) <= 1e-4);
+});
+
+test('broadcast batches against one matrix (forward) match cpu', async () => {
+  const rng = new Rng(11);
+  for (const [sa, sb] of [[[3, 4, 5], [1, 5, 2]], [[1, 4, 5], [3, 5, 2]], [[2, 2, 4, 5], [5, 3]]] as const) {
+    const a = randomHost(rng, [...sa]);
+    const b = randomHost(rng, [...sb]);
+    const run = () => tf.tidy(() => Float32Array.from(tf.matMul(tf.tensor(a.values, a.shape), tf.tensor(b.values, b.shape)).dataSync()));
+    await initEngine('wasm');
+    const w = run();
+    await tf.setBackend('cpu');
+    const c = run();
+    await initEngine('wasm');
+    assert.equal(w.length, c.length);
+    assert.ok(maxAbsDiff(w, c) <= 1e-4, `${sa} x ${sb}: ${maxAbsDiff(w, c)}`);
+  }
+});
+
+test('batched matMul leaks no tensors and keeps wasm memory', async () => {
+  await initEngine('wasm');
+  const a = tf.randomNormal([4, 3, 8, 5]);
+  const b = tf.randomNormal([4, 3, 5, 6]);
+  tf.matMul(a, b).dispose();
+  const bytes = tf.memory().numBytes;
+  const { before, after } = tensorsAround(() => tf.matMul(a, b));
+  assert.equal(after, before);
+  assert.equal(tf.memory().numBytes, bytes);
+  tf.dispose([a, b]);
 });
 
 test('fused matMul with transposes and bias matches cpu', async () => {
