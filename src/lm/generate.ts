@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { UnlearnError } from '../errors.js';
 import { Rng } from '../engine/rng.js';
-import { forward, type LanguageModel } from './model.js';
+import { disposeKvCache, forwardCached, type KvCache, type LanguageModel } from './model.js';
 import { BOS, NUM_BYTES, decode, encode } from './tokenizer.js';
 
 export const sampleOptionsSchema = z.object({
@@ -53,21 +53,36 @@ export function continueTokens(m: LanguageModel, seqs: number[][], options: Part
   const cur = seqs.map((s) => [...s]);
   const out: number[][] = seqs.map(() => []);
   const T = m.config.contextLength;
-  for (let step = 0; step < o.maxNewTokens; step++) {
-    const win = cur.map((s) => s.slice(-T));
-    const L = win[0].length;
-    const last = tf.tidy(() => {
-      const logits = forward(m, tf.tensor2d(win.flat(), [win.length, L], 'int32'));
-      return tf.reshape(tf.slice(logits, [0, L - 1, 0], [win.length, 1, m.config.vocabSize]), [win.length, m.config.vocabSize]);
-    });
-    const host = last.dataSync() as Float32Array;
-    last.dispose();
-    const V = m.config.vocabSize;
-    for (let i = 0; i < cur.length; i++) {
-      const t = pickToken(host.subarray(i * V, (i + 1) * V), o, rng);
-      cur[i].push(t);
-      out[i].push(t);
+  const V = m.config.vocabSize;
+  const N = seqs.length;
+  // Keys/values of the positions seen so far are cached while the sequence fits the context;
+  // beyond it the window slides, positions shift, and each step recomputes the last T tokens.
+  let cache: KvCache | undefined;
+  try {
+    for (let step = 0; step < o.maxNewTokens; step++) {
+      const len = cur[0].length;
+      const fresh = cache && len <= T ? cur.map((s) => s.slice(cache!.length)) : cur.map((s) => s.slice(-T));
+      const L = fresh[0].length;
+      const past = len <= T ? cache : undefined;
+      const [last, ...kv] = tf.tidy(() => {
+        const f = forwardCached(m, tf.tensor2d(fresh.flat(), [N, L], 'int32'), past);
+        return [tf.reshape(tf.slice(f.logits, [0, L - 1, 0], [N, 1, V]), [N, V]), ...f.cache.layers.flatMap((l) => [l.k, l.v])];
+      });
+      if (cache) disposeKvCache(cache);
+      const next: KvCache = { layers: [], length: (past?.length ?? 0) + L };
+      for (let i = 0; i < kv.length; i += 2) next.layers.push({ k: kv[i] as tf.Tensor4D, v: kv[i + 1] as tf.Tensor4D });
+      cache = len < T ? next : undefined;
+      if (!cache) disposeKvCache(next);
+      const host = last.dataSync() as Float32Array;
+      last.dispose();
+      for (let i = 0; i < N; i++) {
+        const t = pickToken(host.subarray(i * V, (i + 1) * V), o, rng);
+        cur[i].push(t);
+        out[i].push(t);
+      }
     }
+  } finally {
+    if (cache) disposeKvCache(cache);
   }
   return out;
 }

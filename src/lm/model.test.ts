@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '../engine/backend.js';
 import { isUnlearnError } from '../errors.js';
 import { maxAbsDiff } from '../engine/kernels/test_util.js';
-import { block, disposeModel, forward, initModel, numParams, variables, type LmConfig } from './model.js';
+import { block, disposeKvCache, disposeModel, forward, forwardCached, initModel, numParams, variables, type LmConfig } from './model.js';
 import { batchTensors, lmStep, makeBatch, nllLoss } from './train.js';
 import { loadLm, saveLm, lmHash } from './io.js';
 import { BOS, decode, encode, VOCAB_SIZE } from './tokenizer.js';
@@ -89,6 +89,53 @@ test('no tensor leaks across a training step, generation and scoring', async () 
   generate(m, ['Call', 'x'], { maxNewTokens: 15, strategy: 'sample', topK: 5, temperature: 0.8 });
   assert.equal(tf.memory().numTensors, before);
   opt.dispose();
+  disposeModel(m);
+});
+
+test('cached forward: prefix then one token at a time equals the full forward (≤ 1e-4)', async () => {
+  await initEngine('wasm');
+  const m = initModel(cfg, 5);
+  const seq = [BOS, ...encode('Call me Ish')]; // 12 = the context length
+  const full = tf.tidy(() => Float32Array.from(forward(m, tf.tensor2d([seq, seq.slice().reverse()], [2, 12], 'int32')).dataSync()));
+  const rows = [seq, seq.slice().reverse()];
+  let r = forwardCached(m, tf.tensor2d(rows.map((x) => x.slice(0, 5)).flat(), [2, 5], 'int32'));
+  const parts: Float32Array[] = [Float32Array.from(r.logits.dataSync())];
+  for (let t = 5; t < 12; t++) {
+    const next = forwardCached(m, tf.tensor2d(rows.map((x) => x[t]), [2, 1], 'int32'), r.cache);
+    r.logits.dispose();
+    disposeKvCache(r.cache);
+    r = next;
+    parts.push(Float32Array.from(r.logits.dataSync()));
+  }
+  r.logits.dispose();
+  disposeKvCache(r.cache);
+  // reassemble [2, 12, V] from [2, 5, V] + 7 × [2, 1, V]
+  const V = cfg.vocabSize;
+  const inc = new Float32Array(2 * 12 * V);
+  for (let b = 0; b < 2; b++) {
+    inc.set(parts[0].subarray(b * 5 * V, (b + 1) * 5 * V), b * 12 * V);
+    for (let t = 5; t < 12; t++) inc.set(parts[t - 4].subarray(b * V, (b + 1) * V), (b * 12 + t) * V);
+  }
+  assert.ok(maxAbsDiff(inc, full) <= 1e-4, `max abs diff ${maxAbsDiff(inc, full)}`);
+  assert.throws(() => tf.tidy(() => forwardCached(m, tf.tensor2d([[1]], [1, 1], 'int32'), { layers: [], length: 12 }).logits), (e) => isUnlearnError(e, 'SHAPE_MISMATCH'));
+  disposeModel(m);
+});
+
+test('greedy generation with the key/value cache equals recomputing every step, also past the context', async () => {
+  await initEngine('wasm');
+  const m = initModel(cfg, 9);
+  const prompt = [BOS, ...encode('whale')];
+  const naive = [...prompt];
+  for (let s = 0; s < 15; s++) {
+    const win = naive.slice(-cfg.contextLength);
+    const row = tf.tidy(() => Float32Array.from(tf.slice(forward(m, tf.tensor2d([win], [1, win.length], 'int32')), [0, win.length - 1, 0], [1, 1, cfg.vocabSize]).dataSync()));
+    let best = 0;
+    for (let i = 1; i < 256; i++) if (row[i] > row[best]) best = i;
+    naive.push(best);
+  }
+  const before = tf.memory().numTensors;
+  assert.deepEqual(continueTokens(m, [prompt], { maxNewTokens: 15 })[0], naive.slice(prompt.length));
+  assert.equal(tf.memory().numTensors, before);
   disposeModel(m);
 });
 

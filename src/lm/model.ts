@@ -155,21 +155,36 @@ export function causalMask(T: number): tf.Tensor2D {
   return tf.tensor2d(m, [T, T]);
 }
 
+/** Keys and values of earlier positions for one layer: float32 [B, H, S, dh] each (S = positions cached). */
+export interface LayerKv {
+  k: tf.Tensor4D;
+  v: tf.Tensor4D;
+}
+
 /**
- * Causal multi-head self-attention (Vaswani et al. 2017) of x [B, T, d] → [B, T, d], with the
+ * Causal multi-head self-attention (Vaswani et al. 2017) of x [B, T, d] → y [B, T, d], with the
  * block's parameters under `prefix` (attn.wqkv [d, 3d], attn.bqkv [3d], attn.wo [d, d], attn.bo [d]).
+ * With `past` (keys/values of the S positions before x), x's positions attend to the past too;
+ * `mask` is then [T, S + T]. Returns y and the keys/values of all S + T positions.
  */
-export function selfAttention(m: LanguageModel, prefix: string, x: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor3D {
+export function attention(m: LanguageModel, prefix: string, x: tf.Tensor3D, mask: tf.Tensor2D, past?: LayerKv): { y: tf.Tensor3D; kv: LayerKv } {
   const [B, T, d] = x.shape;
   const H = m.config.nHeads;
   const dh = d / H;
   const P = (n: string) => m.params.get(prefix + n)!;
   const qkv = tf.add(tf.matMul(tf.reshape(x, [B * T, d]), P('attn.wqkv')), P('attn.bqkv'));
-  const [q, k, v] = tf.split(qkv, 3, 1).map((t) => tf.transpose(tf.reshape(t, [B, T, H, dh]), [0, 2, 1, 3]));
+  const [q, kNew, vNew] = tf.split(qkv, 3, 1).map((t) => tf.transpose(tf.reshape(t, [B, T, H, dh]), [0, 2, 1, 3]) as tf.Tensor4D);
+  const k = past ? tf.concat([past.k, kNew], 2) : kNew;
+  const v = past ? tf.concat([past.v, vNew], 2) : vNew;
   const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh)), mask);
   const y = tf.matMul(tf.softmax(scores), v); // [B, H, T, dh]
   const merged = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B * T, d]);
-  return tf.reshape(tf.add(tf.matMul(merged, P('attn.wo')), P('attn.bo')), [B, T, d]);
+  return { y: tf.reshape(tf.add(tf.matMul(merged, P('attn.wo')), P('attn.bo')), [B, T, d]), kv: { k, v } };
+}
+
+/** {@link attention} without a cache: x [B, T, d], mask [T, T] → [B, T, d]. */
+export function selfAttention(m: LanguageModel, prefix: string, x: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor3D {
+  return attention(m, prefix, x, mask).y;
 }
 
 /** GELU MLP of x [B, T, d] → [B, T, d] with the block's parameters under `prefix`. */
@@ -182,10 +197,16 @@ export function mlp(m: LanguageModel, prefix: string, x: tf.Tensor3D): tf.Tensor
 
 /** One pre-norm transformer block: x + attn(LN(x)), then + mlp(LN(·)). [B, T, d] → [B, T, d]. */
 export function block(m: LanguageModel, l: number, x: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor3D {
+  return blockWithKv(m, l, x, mask).y;
+}
+
+/** {@link block} with the attention's key/value cache (see {@link attention}). */
+function blockWithKv(m: LanguageModel, l: number, x: tf.Tensor3D, mask: tf.Tensor2D, past?: LayerKv): { y: tf.Tensor3D; kv: LayerKv } {
   const p = `h${l}.`;
   const P = (n: string) => m.params.get(p + n)!;
-  const a = tf.add(x, selfAttention(m, p, layerNorm(x, P('ln1.g'), P('ln1.b')) as tf.Tensor3D, mask)) as tf.Tensor3D;
-  return tf.add(a, mlp(m, p, layerNorm(a, P('ln2.g'), P('ln2.b')) as tf.Tensor3D)) as tf.Tensor3D;
+  const at = attention(m, p, layerNorm(x, P('ln1.g'), P('ln1.b')) as tf.Tensor3D, mask, past);
+  const a = tf.add(x, at.y) as tf.Tensor3D;
+  return { y: tf.add(a, mlp(m, p, layerNorm(a, P('ln2.g'), P('ln2.b')) as tf.Tensor3D)) as tf.Tensor3D, kv: at.kv };
 }
 
 /**
@@ -194,16 +215,45 @@ export function block(m: LanguageModel, l: number, x: tf.Tensor3D, mask: tf.Tens
  * @throws UnlearnError SHAPE_MISMATCH when T exceeds the context length.
  */
 export function forward(m: LanguageModel, tokens: tf.Tensor2D): tf.Tensor3D {
+  return forwardCached(m, tokens).logits;
+}
+
+/** Keys/values of every layer for the positions processed so far (incremental decoding). */
+export interface KvCache {
+  layers: LayerKv[];
+  /** Number of positions cached (S). */
+  length: number;
+}
+
+/**
+ * Incremental forward pass: tokens int32 [B, T] are positions S..S+T−1 after the `cache`d ones
+ * (S = 0 without a cache) → logits float32 [B, T, V] and the cache extended to S + T positions.
+ * Equal (to float rounding) to the matching rows of {@link forward} on the whole sequence, at the
+ * cost of T new positions instead of S + T. Call inside tf.tidy and keep the returned cache.
+ * @throws UnlearnError SHAPE_MISMATCH when S + T exceeds the context length.
+ */
+export function forwardCached(m: LanguageModel, tokens: tf.Tensor2D, cache?: KvCache): { logits: tf.Tensor3D; cache: KvCache } {
   const [B, T] = tokens.shape;
   const c = m.config;
-  if (T > c.contextLength) throw new UnlearnError('SHAPE_MISMATCH', `sequence of ${T} tokens exceeds the context length ${c.contextLength}`, 'shorten the prompt');
+  const S = cache?.length ?? 0;
+  if (S + T > c.contextLength) throw new UnlearnError('SHAPE_MISMATCH', `sequence of ${S + T} tokens exceeds the context length ${c.contextLength}`, 'shorten the prompt');
   const P = (n: string) => m.params.get(n)!;
-  let x = tf.add(tf.gather(P('wte'), tokens), tf.slice(P('wpe'), [0, 0], [T, c.dModel])) as tf.Tensor3D;
-  const mask = causalMask(T);
-  for (let l = 0; l < c.nLayers; l++) x = block(m, l, x, mask);
+  let x = tf.add(tf.gather(P('wte'), tokens), tf.slice(P('wpe'), [S, 0], [T, c.dModel])) as tf.Tensor3D;
+  const mask = S === 0 ? causalMask(T) : tf.slice(causalMask(S + T), [S, 0], [T, S + T]);
+  const layers: LayerKv[] = [];
+  for (let l = 0; l < c.nLayers; l++) {
+    const r = blockWithKv(m, l, x, mask, cache?.layers[l]);
+    x = r.y;
+    layers.push(r.kv);
+  }
   const h = tf.reshape(layerNorm(x, P('lnf.g'), P('lnf.b')), [B * T, c.dModel]);
   const logits = c.tiedHead ? tf.matMul(h, P('wte'), false, true) : tf.matMul(h, P('head'));
-  return tf.reshape(logits, [B, T, c.vocabSize]);
+  return { logits: tf.reshape(logits, [B, T, c.vocabSize]), cache: { layers, length: S + T } };
+}
+
+/** Free a cache's tensors. */
+export function disposeKvCache(c: KvCache): void {
+  for (const l of c.layers) tf.dispose([l.k, l.v]);
 }
 
 /**
