@@ -11,7 +11,8 @@ import { isUnlearnError } from '../errors.js';
 import { verbMem } from './audit/verbmem.js';
 import { listLmMethods } from './methods/index.js';
 import { disposeModel } from './model.js';
-import { lmForget, lmTrainWorkflow } from './workflows.js';
+import { lmHash } from './io.js';
+import { lmForget, lmRetrainWorkflow, lmTrainWorkflow } from './workflows.js';
 
 const SOURCE = 'moby-dick';
 let trained: Awaited<ReturnType<typeof lmTrainWorkflow>>;
@@ -59,4 +60,16 @@ test('forgetting a source outside the lineage is SUBJECT_NOT_FOUND; bad params I
   await assert.rejects(lmForget({ model: trained.model, manifest: trained.manifest, corpus: trained.corpus, source: 'sotu/barack-obama', method: 'npo' }), (e) => isUnlearnError(e, 'SUBJECT_NOT_FOUND'));
   await assert.rejects(lmForget({ model: trained.model, manifest: trained.manifest, corpus: trained.corpus, source: SOURCE, method: 'npo', params: { beta: -1 } }), (e) => isUnlearnError(e, 'INVALID_PARAMS'));
   await assert.rejects(lmForget({ model: trained.model, manifest: trained.manifest, corpus: trained.corpus, source: SOURCE, method: 'nope' }), (e) => isUnlearnError(e, 'UNKNOWN_METHOD'));
+});
+
+test('retraining from the training configuration equals retrain from the original (same weights)', async () => {
+  const setup = { config: 'tiny', corpus: { sources: ['moby-dick', 'sotu/george-washington'], maxPassagesPerSource: 12 }, recipe: { steps: 4, batchSize: 4, seed: 3 } };
+  const orig = await lmTrainWorkflow({ ...setup, backend: 'wasm' });
+  const viaOriginal = await lmForget({ model: orig.model, manifest: orig.manifest, corpus: orig.corpus, source: SOURCE, method: 'retrain' });
+  const direct = await lmRetrainWorkflow({ ...setup, source: SOURCE });
+  assert.equal(lmHash(direct.model), lmHash(viaOriginal.model));
+  assert.equal(direct.manifest.parent, null);
+  assert.deepEqual(direct.manifest.lineage, viaOriginal.manifest.lineage);
+  assert.deepEqual(direct.manifest.removed, viaOriginal.manifest.removed);
+  for (const m of [orig.model, viaOriginal.model, direct.model]) disposeModel(m);
 });

@@ -13,7 +13,7 @@ import { loadProbes, type KnowledgeProbe } from './audit/knowledge.js';
 import { hashIds, loadLmCorpus, type CorpusOptions, type LmCorpus } from './data.js';
 import { lmHash, loadLm, saveLm, type LmManifest } from './io.js';
 import { getLmMethod, parseLmParams } from './methods/index.js';
-import { initModel, lmConfig, type LanguageModel, type LmConfig } from './model.js';
+import { disposeModel, initModel, lmConfig, type LanguageModel, type LmConfig } from './model.js';
 import { parseRecipe, trainLm, type LmRecipe } from './train.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -41,14 +41,9 @@ export function lineageDocs(corpus: LmCorpus, removedSources: string[]) {
   return corpus.train.filter((d) => !removedSources.includes(d.source));
 }
 
-/** Train an original model from scratch and (optionally) save it. */
-export async function lmTrainWorkflow(o: { config: string | LmConfig; corpus?: Partial<CorpusOptions>; recipe?: Partial<LmRecipe>; out?: string; backend: string; onStep?: (s: number, l: number) => void }): Promise<{ model: LanguageModel; manifest: Omit<LmManifest, 'files' | 'modelHash'> & Partial<LmManifest>; corpus: LmCorpus }> {
-  const config = typeof o.config === 'string' ? lmConfig(o.config) : o.config;
-  const corpus = corpusFor(config, o.corpus);
-  const recipe = parseRecipe(o.recipe ?? {});
-  const model = initModel(config, recipe.seed);
-  const r = trainLm(model, corpus.train, recipe, o.onStep);
-  const manifest: Omit<LmManifest, 'files' | 'modelHash'> = {
+/** Manifest (before saving) of a model trained from scratch on `corpus` with `recipe`. */
+function trainManifest(config: LmConfig, corpus: LmCorpus, recipe: LmRecipe, r?: { seconds: number; losses: number[] }): Omit<LmManifest, 'files' | 'modelHash'> {
+  return {
     format: 'unlearn-lm/1',
     config,
     corpus: { name: 'lm-corpus', options: corpus.options, fingerprint: corpus.fingerprint },
@@ -57,13 +52,40 @@ export async function lmTrainWorkflow(o: { config: string | LmConfig; corpus?: P
     seed: recipe.seed,
     parent: null,
     method: { id: 'train', guarantee: 'none', params: {} },
-    timings: { wallSeconds: r.seconds },
-    metrics: { finalLoss: r.losses.at(-1), lossFirst: r.losses[0] },
+    timings: { wallSeconds: r?.seconds ?? 0 },
+    metrics: r ? { finalLoss: r.losses.at(-1), lossFirst: r.losses[0] } : {},
     backend: tf.getBackend(),
     createdAt: new Date().toISOString(),
   };
+}
+
+/** Train an original model from scratch and (optionally) save it. */
+export async function lmTrainWorkflow(o: { config: string | LmConfig; corpus?: Partial<CorpusOptions>; recipe?: Partial<LmRecipe>; out?: string; backend: string; onStep?: (s: number, l: number) => void }): Promise<{ model: LanguageModel; manifest: Omit<LmManifest, 'files' | 'modelHash'> & Partial<LmManifest>; corpus: LmCorpus }> {
+  const config = typeof o.config === 'string' ? lmConfig(o.config) : o.config;
+  const corpus = corpusFor(config, o.corpus);
+  const recipe = parseRecipe(o.recipe ?? {});
+  const model = initModel(config, recipe.seed);
+  const manifest = trainManifest(config, corpus, recipe, trainLm(model, corpus.train, recipe, o.onStep));
   const saved = o.out ? await saveLm(o.out, model, manifest) : manifest;
   return { model, manifest: saved, corpus };
+}
+
+/**
+ * The exact reference without the original: what `lmForget({ method: 'retrain' })` returns for
+ * a model trained by {@link lmTrainWorkflow} with the same config, corpus and recipe (same
+ * weights), computed from the training configuration alone so that it can run in parallel with
+ * the original's training. Its manifest's `parent` is null (the original may not exist yet).
+ */
+export async function lmRetrainWorkflow(o: { config: string | LmConfig; corpus?: Partial<CorpusOptions>; recipe?: Partial<LmRecipe>; source: string; out?: string; onStep?: (s: number, l: number) => void }): Promise<{ model: LanguageModel; manifest: Omit<LmManifest, 'files' | 'modelHash'> & Partial<LmManifest>; seconds: number }> {
+  const config = typeof o.config === 'string' ? lmConfig(o.config) : o.config;
+  const corpus = corpusFor(config, o.corpus);
+  const recipe = parseRecipe(o.recipe ?? {});
+  const untrained = initModel(config, recipe.seed); // retrain reads only its config
+  try {
+    return await lmForget({ model: untrained, manifest: trainManifest(config, corpus, recipe), corpus, source: o.source, method: 'retrain', out: o.out, onStep: o.onStep, parent: null });
+  } finally {
+    disposeModel(untrained);
+  }
 }
 
 /**
@@ -71,7 +93,7 @@ export async function lmTrainWorkflow(o: { config: string | LmConfig; corpus?: P
  * @throws UnlearnError SUBJECT_NOT_FOUND when the source is not in the model's lineage;
  *   UNKNOWN_METHOD / INVALID_PARAMS for the method.
  */
-export async function lmForget(o: { model: LanguageModel; manifest: LmManifest | Omit<LmManifest, 'files' | 'modelHash'>; corpus: LmCorpus; source: string; method: string; params?: Record<string, unknown>; seed?: number; out?: string; onStep?: (s: number, l: number) => void }): Promise<{ model: LanguageModel; manifest: Omit<LmManifest, 'files' | 'modelHash'> & Partial<LmManifest>; seconds: number }> {
+export async function lmForget(o: { model: LanguageModel; manifest: LmManifest | Omit<LmManifest, 'files' | 'modelHash'>; corpus: LmCorpus; source: string; method: string; params?: Record<string, unknown>; seed?: number; out?: string; onStep?: (s: number, l: number) => void; /** Overrides the parent hash (default: the input model's). */ parent?: string | null }): Promise<{ model: LanguageModel; manifest: Omit<LmManifest, 'files' | 'modelHash'> & Partial<LmManifest>; seconds: number }> {
   const removedBefore = o.manifest.removed?.sources ?? [];
   if (!o.manifest.lineage.sources.includes(o.source) || removedBefore.includes(o.source)) {
     throw new UnlearnError('SUBJECT_NOT_FOUND', `source "${o.source}" is not in the model's training lineage`, `trained on: ${o.manifest.lineage.sources.filter((s) => !removedBefore.includes(s)).join(', ')}`);
@@ -90,7 +112,7 @@ export async function lmForget(o: { model: LanguageModel; manifest: LmManifest |
   const manifest: Omit<LmManifest, 'files' | 'modelHash'> = {
     ...o.manifest,
     lineage: { sources: o.manifest.lineage.sources.filter((s) => !removed.includes(s)), numPassages: retain.length, passageIdsSha256: hashIds(retain.map((d) => d.id)) },
-    parent: 'modelHash' in o.manifest && o.manifest.modelHash ? o.manifest.modelHash : lmHash(o.model),
+    parent: o.parent !== undefined ? o.parent : 'modelHash' in o.manifest && o.manifest.modelHash ? o.manifest.modelHash : lmHash(o.model),
     method: { id: method.id, guarantee: method.guarantee, params },
     removed: { sources: removed, numPassages: removedIds.length, passageIdsSha256: hashIds(removedIds) },
     seed,
