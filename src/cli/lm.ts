@@ -14,7 +14,7 @@ import { generate } from '../lm/generate.js';
 import { loadLm } from '../lm/io.js';
 import { listLmMethods } from '../lm/methods/index.js';
 import { disposeModel, numParams } from '../lm/model.js';
-import { lmHtml, lmMarkdown, lmTable, type LmReport } from '../lm/report.js';
+import { lmHtmlWithPlots, lmMarkdown, lmTable, type LmReport } from '../lm/report.js';
 import { defaultProbes, lmAudit, lmForget, lmTrainWorkflow, openLm } from '../lm/workflows.js';
 import { checkOutDir, writeTextAtomic } from '../workflows.js';
 
@@ -129,7 +129,7 @@ export function addLmCommands(program: Command): void {
         await mkdir(o.out, { recursive: true });
         await writeTextAtomic(join(o.out, 'report.json'), JSON.stringify(report, null, 1) + '\n');
         await writeTextAtomic(join(o.out, 'report.md'), lmMarkdown(report));
-        await writeTextAtomic(join(o.out, 'report.html'), lmHtml(report));
+        await writeTextAtomic(join(o.out, 'report.html'), await lmHtmlWithPlots(report));
       }
       out(report, lmTable(rows) + (o.out ? `\n\nreport: ${o.out}/report.md, report.json, report.html` : ''));
       for (const m of [model, ref?.model, orig?.model]) if (m) disposeModel(m);

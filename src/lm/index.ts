@@ -13,4 +13,4 @@ export { verbMem } from './audit/verbmem.js';
 export { lossAttackAuc, privLeak } from './audit/privleak.js';
 export { relearnAttack } from './audit/relearn.js';
 export { lmTrainWorkflow, lmForget, lmAudit, openLm, defaultProbes } from './workflows.js';
-export { lmMarkdown, lmHtml, lmTable, type LmReport } from './report.js';
+export { lmMarkdown, lmHtml, lmHtmlWithPlots, lmReportSpecs, lmTable, type LmReport } from './report.js';
