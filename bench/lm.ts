@@ -5,104 +5,117 @@
  * VerbMem, knowledge (original wording and best paraphrase), PrivLeak, relearned VerbMem,
  * retained perplexity and cost vs retrain, and checks the target (a method within 10% of the
  * retrained model on VerbMem and knowledge-under-paraphrase, retained perplexity within 5% of the
- * original, at ≤ 20% of retrain time). Writes out/bench-lm/<source>/report.{md,json,html}.
+ * original, at ≤ 20% of retrain time). Writes <out>/<source>/report.{md,json,html}.
  *
- *   npx tsx bench/lm.ts [--config tiny|small] [--steps N] [--passages N] [--method-steps N]
- *                       [--relearn-steps K] [--forget moby-dick,sotu/abraham-lincoln]
- *                       [--method-lr R] [--models DIR (reuse the original and retrained models)]
+ * Jobs (training the original and each reference, each method + audit) run in `--jobs` worker
+ * threads (default: one per core); the references train alongside the original. Method and
+ * retrain times are measured inside the same pool, under the same load.
+ *
+ *   npx tsx bench/lm.ts [--config tiny|small] [--steps N] [--batch-size B] [--learning-rate R]
+ *                       [--passages N] [--method-steps N] [--method-lr R] [--relearn-steps K]
+ *                       [--verb-passages N] [--forget moby-dick,sotu/abraham-lincoln] [--jobs J]
+ *                       [--models DIR (keep and reuse the original and retrained models)]
  */
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs-core';
-import { initEngine } from '../src/engine/backend.js';
+import { initEngine, type BackendName } from '../src/engine/backend.js';
+import { WorkerPool } from '../src/engine/workerPool.js';
+import type { LmAudit } from '../src/lm/audit/index.js';
+import { privLeak } from '../src/lm/audit/privleak.js';
 import { listLmMethods } from '../src/lm/methods/index.js';
-import { disposeModel, numParams } from '../src/lm/model.js';
-import { lmHtml, lmMarkdown, lmTable, type LmReport, type LmReportRow } from '../src/lm/report.js';
-import { defaultProbes, lmAudit, lmForget, lmTrainWorkflow, openLm } from '../src/lm/workflows.js';
-import { auditLm } from '../src/lm/audit/index.js';
+import { lmHtmlWithPlots, lmMarkdown, lmTable, type LmReport, type LmReportRow } from '../src/lm/report.js';
 import { writeTextAtomic } from '../src/workflows.js';
+import type * as Jobs from './lmJobs.js';
 
 const { values: a } = parseArgs({
   options: {
     config: { type: 'string', default: 'small' },
-    steps: { type: 'string', default: '600' },
-    'batch-size': { type: 'string', default: '32' },
-    passages: { type: 'string', default: '200' },
+    steps: { type: 'string', default: '500' },
+    'batch-size': { type: 'string', default: '16' },
+    'learning-rate': { type: 'string', default: '1e-3' },
+    passages: { type: 'string', default: '120' },
     'method-steps': { type: 'string', default: '40' },
+    'method-lr': { type: 'string', default: '3e-4' },
     'relearn-steps': { type: 'string', default: '10' },
     'verb-passages': { type: 'string', default: '48' },
     forget: { type: 'string', default: 'moby-dick,sotu/abraham-lincoln' },
-    'method-lr': { type: 'string', default: '1e-3' },
+    jobs: { type: 'string', default: String(availableParallelism()) },
     out: { type: 'string', default: 'out/bench-lm' },
-    /** Keep trained original/retrained models here and reuse them when their settings match. */
     models: { type: 'string' },
   },
 });
 const backend = await initEngine('auto');
 const log = (s: string) => process.stderr.write(s + '\n');
-const probes = defaultProbes();
 const t0 = performance.now();
 const steps = Number(a.steps);
-const cacheKey = `${a.config}-s${steps}-b${a['batch-size']}-p${a.passages}`;
-const cached = async (name: string) => (a.models && existsSync(join(a.models, cacheKey, name, 'manifest.json')) ? openLm(join(a.models, cacheKey, name)) : undefined);
-const hit = await cached('original');
-const tr = hit
-  ? { model: hit.model, manifest: hit.manifest, corpus: hit.corpus }
-  : await lmTrainWorkflow({
-      config: a.config!,
-      corpus: { maxPassagesPerSource: Number(a.passages) },
-      recipe: { steps, batchSize: Number(a['batch-size']), learningRate: 3e-3 },
-      backend,
-      out: a.models ? join(a.models, cacheKey, 'original') : undefined,
-      onStep: (s, l) => (s + 1) % 100 === 0 && log(`original step ${s + 1}/${steps} loss ${l.toFixed(3)}`),
-    });
-if (hit) log(`original: reused ${join(a.models!, cacheKey, 'original')}`);
-const trainSeconds = tr.manifest.timings.wallSeconds;
-log(`original: ${numParams(tr.model.config)} params, ${tr.corpus.train.length} passages, ${trainSeconds.toFixed(0)} s, final loss ${(tr.manifest.metrics.finalLoss as number).toFixed(3)}`);
+const setup: Jobs.Setup = {
+  config: a.config!,
+  corpus: { maxPassagesPerSource: Number(a.passages) },
+  recipe: { steps, batchSize: Number(a['batch-size']), learningRate: Number(a['learning-rate']) },
+};
+const cacheKey = `${a.config}-s${steps}-b${a['batch-size']}-lr${a['learning-rate']}-p${a.passages}`;
+const modelsDir = a.models ? join(a.models, cacheKey) : await mkdtemp(join(tmpdir(), 'unlearn-bench-lm-'));
+await mkdir(modelsDir, { recursive: true });
+const sources = a.forget!.split(',');
 const options = { verbPassages: Number(a['verb-passages']), relearn: { steps: Number(a['relearn-steps']) } };
-const summary: string[] = [];
+const jobsModule = new URL('./lmJobs.ts', import.meta.url).href;
+const pool = new WorkerPool({ size: Number(a.jobs), backend: backend as BackendName });
+const job = <K extends keyof typeof Jobs>(fn: K, args: Parameters<(typeof Jobs)[K]>[0]) => pool.run<Awaited<ReturnType<(typeof Jobs)[K]>>>(jobsModule, fn, args);
 
-for (const source of a.forget!.split(',')) {
-  const retName = `retrain-${source.replace('/', '-')}`;
-  const retHit = await cached(retName);
-  const ret = retHit
-    ? { model: retHit.model, manifest: retHit.manifest, seconds: retHit.manifest.timings.wallSeconds }
-    : await lmForget({ model: tr.model, manifest: tr.manifest, corpus: tr.corpus, source, method: 'retrain', out: a.models ? join(a.models, cacheKey, retName) : undefined });
-  log(`${source}: retrained in ${ret.seconds.toFixed(0)} s`);
-  const { audit: origAudit, reference } = lmAudit({ model: tr.model, corpus: tr.corpus, source, probes, options, reference: ret.model });
-  const refAuc = reference!.forget.mia.auc;
+const originalDir = join(modelsDir, 'original');
+const refDir = (s: string) => join(modelsDir, `retrain-${s.replace('/', '-')}`);
+const original = job('trainOriginal', { setup, dir: originalDir });
+const references = new Map(sources.map((s) => [s, job('trainReference', { setup, source: s, dir: refDir(s) })]));
+const orig = await original;
+log(`original: ${orig.params} params, ${orig.passages} passages, ${orig.seconds.toFixed(0)} s${orig.reused ? ' (reused)' : ''}, final loss ${orig.finalLoss.toFixed(3)}`);
+
+const methods = listLmMethods().filter((m) => m.id !== 'retrain');
+const perSource = sources.map((source) => {
+  const common = { steps: Number(a['method-steps']), learningRate: Number(a['method-lr']) };
+  const origAudit = job('auditModel', { dir: originalDir, source, options });
+  const runs = methods.map((m) =>
+    job('runMethod', { originalDir, source, method: m.id, params: m.id === 'generic-labels' ? { ...common, reinforceSteps: common.steps } : common, options }).then((r) => {
+      log(`${source}: ${m.id} ${r.seconds.toFixed(1)} s, VerbMem ${r.audit.forget.verbMem.toFixed(3)}`);
+      return r;
+    }),
+  );
+  const ref = references.get(source)!.then(async (r) => {
+    log(`${source}: retrained in ${r.seconds.toFixed(0)} s${r.reused ? ' (reused)' : ''}`);
+    return { ...r, audit: await job('auditModel', { dir: refDir(source), source, options }) };
+  });
+  return { source, origAudit, runs, ref };
+});
+
+const summary: string[] = [];
+for (const { source, origAudit, runs, ref } of perSource) {
+  const R = await ref;
+  const refAuc = R.audit.forget.mia.auc;
+  const leak = (au: LmAudit): LmAudit => ({ ...au, forget: { ...au.forget, privLeak: privLeak(au.forget.mia.auc, refAuc) } });
+  const O = leak(await origAudit);
   const rows: LmReportRow[] = [
-    { name: 'original', guarantee: 'none', audit: origAudit, seconds: trainSeconds },
-    { name: 'retrain', guarantee: 'exact', audit: reference!, seconds: ret.seconds, costVsRetrain: 1 },
+    { name: 'original', guarantee: 'none', audit: O, seconds: orig.seconds },
+    { name: 'retrain', guarantee: 'exact', audit: { ...R.audit, forget: { ...R.audit.forget, privLeak: 0 } }, seconds: R.seconds, costVsRetrain: 1 },
   ];
-  for (const m of listLmMethods()) {
-    if (m.id === 'retrain') continue;
-    const common = { steps: Number(a['method-steps']), learningRate: Number(a['method-lr']) };
-    const params = m.id === 'generic-labels' ? { ...common, reinforceSteps: Number(a['method-steps']) } : common;
-    const r = await lmForget({ model: tr.model, manifest: tr.manifest, corpus: tr.corpus, source, method: m.id, params });
-    const au = auditLm(r.model, tr.corpus, source, probes, options, refAuc);
-    rows.push({ name: m.id, guarantee: m.guarantee, audit: au, seconds: r.seconds, costVsRetrain: r.seconds / ret.seconds });
-    log(`${source}: ${m.id} ${r.seconds.toFixed(1)} s, VerbMem ${au.forget.verbMem.toFixed(3)}`);
-    disposeModel(r.model);
+  for (const [i, run] of runs.entries()) {
+    const r = await run;
+    rows.push({ name: methods[i].id, guarantee: methods[i].guarantee, audit: leak(r.audit), seconds: r.seconds, costVsRetrain: r.seconds / R.seconds });
   }
-  disposeModel(ret.model);
-  // target check
-  const R = reference!;
   const within = (x: number, y: number, tol: number) => Math.abs(x - y) <= tol * Math.max(Math.abs(y), 1e-9);
+  const ref0 = rows[1].audit;
   const hits = rows.slice(2).filter((r) =>
-    within(r.audit.forget.verbMem, R.forget.verbMem, 0.1) &&
-    within(r.audit.forget.knowledge.paraphraseMax, R.forget.knowledge.paraphraseMax, 0.1) &&
-    r.audit.retained.perplexity <= 1.05 * origAudit.retained.perplexity &&
+    within(r.audit.forget.verbMem, ref0.forget.verbMem, 0.1) &&
+    within(r.audit.forget.knowledge.paraphraseMax, ref0.forget.knowledge.paraphraseMax, 0.1) &&
+    r.audit.retained.perplexity <= 1.05 * O.retained.perplexity &&
     (r.costVsRetrain ?? Infinity) <= 0.2);
   const verdict = hits.length ? `target met by: ${hits.map((h) => h.name).join(', ')}` : 'target not met by any method (within 10% of retrain on VerbMem and knowledge-under-paraphrase, retained perplexity within 5% of the original, ≤ 20% of retrain time)';
   const report: LmReport = {
     source,
-    model: { config: tr.model.config.name, params: numParams(tr.model.config), corpusFingerprint: tr.corpus.fingerprint, backend },
+    model: { config: a.config!, params: orig.params, corpusFingerprint: orig.fingerprint, backend },
     rows,
     notes: [
-      `methods: Adam lr ${a['method-lr']}. original trained for ${steps} steps (batch ${a['batch-size']}, ${tr.corpus.train.length} passages of ${tr.corpus.sources.length} sources); methods ${a['method-steps']} steps; relearning attack ${a['relearn-steps']} steps on ≤ 16 held-out passages of the source; time of the original row = its training time.`,
+      `original and references: ${steps} Adam steps (lr ${a['learning-rate']}, batch ${a['batch-size']}) on ${orig.passages} training passages of ${orig.sources} sources; methods: ${a['method-steps']} Adam steps, lr ${a['method-lr']}; relearning attack ${a['relearn-steps']} steps on ≤ 16 held-out passages of the source; ${a.jobs} jobs in parallel on ${availableParallelism()} cores; time of the original row = its training time.`,
       verdict,
     ],
   };
@@ -110,8 +123,9 @@ for (const source of a.forget!.split(',')) {
   await mkdir(dir, { recursive: true });
   await writeTextAtomic(join(dir, 'report.json'), JSON.stringify(report, null, 1) + '\n');
   await writeTextAtomic(join(dir, 'report.md'), lmMarkdown(report));
-  await writeTextAtomic(join(dir, 'report.html'), lmHtml(report));
+  await writeTextAtomic(join(dir, 'report.html'), await lmHtmlWithPlots(report));
   summary.push(`## forget ${source}\n\n${lmTable(rows)}\n\n${verdict}\n`);
 }
-disposeModel(tr.model);
-process.stdout.write(`config ${a.config} (${numParams(tr.model.config)} params), backend ${backend}, total ${((performance.now() - t0) / 1000).toFixed(0)} s, live tensors ${tf.memory().numTensors}\n\n${summary.join('\n')}`);
+await pool.close();
+if (!a.models) await rm(modelsDir, { recursive: true, force: true });
+process.stdout.write(`config ${a.config} (${orig.params} params), backend ${backend}, ${a.jobs} jobs, total ${((performance.now() - t0) / 1000).toFixed(0)} s\n\n${summary.join('\n')}`);
