@@ -116,3 +116,25 @@ test('--help works for every command', () => {
     assert.match(r.stdout, /Usage: unlearn/);
   }
 });
+
+test('conflicting or misplaced train flags are refused with one line, not ignored; usage errors are one line', () => {
+  const o = join(dir, 'never');
+  const cases: [string[], RegExp][] = [
+    [['--sisa', '--certified', '--model', 'logreg'], /--sisa cannot be combined with --certified/],
+    [['--model', 'ridge', '--sisa'], /--sisa cannot be combined with --model ridge/],
+    [['--epsilon', '0.5'], /--epsilon applies to --certified, not to plain training/],
+    [['--shards', '4'], /--shards applies to --sisa/],
+    [['--certified', '--model', 'logreg', '--epochs', '3'], /--epochs applies to network training/],
+    [['--sisa', '--checkpoint-dir', join(dir, 'ck')], /--checkpoint-dir applies to plain training/],
+  ];
+  for (const [flags, re] of cases) {
+    const r = run('train', '--dataset', 'digits', ...flags, '--out', o);
+    assert.equal(r.code, EXIT_CODES.INVALID_ARGS, `${flags.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+  assert.ok(!existsSync(o));
+  const u = run('train', '--dataset', 'digits', '--no-such-flag', '--out', o);
+  assert.equal(u.code, EXIT_CODES.INVALID_ARGS);
+  assert.match(u.stderr, /^unlearn: INVALID_ARGS: unknown option '--no-such-flag' \(see --help\)\n$/);
+});

@@ -26,7 +26,8 @@ program
   .option('--json', 'machine-readable JSON on stdout')
   .option('--quiet', 'no progress bars or log lines')
   .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', 'wasm', 'cpu', 'tensorflow']).default('auto'))
-  .showHelpAfterError()
+  // Usage errors in the project's one-line form (inherited by every subcommand).
+  .configureOutput({ outputError: (msg, write) => write(`unlearn: INVALID_ARGS: ${msg.replace(/^error: /, '').trim()} (see --help)\n`) })
   .exitOverride();
 
 const globals = () => program.opts<{ json?: boolean; quiet?: boolean; backend: BackendName | 'auto' }>();
@@ -92,7 +93,8 @@ program
   .option('--slices <R>', 'SISA: number of slices per shard', int, 4)
   .addOption(new Option('--aggregate <how>', 'SISA: majority vote of shard labels or mean softmax').choices(['vote', 'mean']).default('vote'))
   .option('--workers <n>', 'SISA: worker threads training shards in parallel (default: number of cores)', int)
-  .action(async (o) => {
+  .action(async (o, cmd: Command) => {
+    checkTrainFlags(o, (k) => cmd.getOptionValueSource(k) === 'cli');
     checkOutDir(o.out, { force: o.force });
     await initEngine(globals().backend);
     if (o.certified || o.model === 'ridge') {
@@ -136,6 +138,26 @@ program
     });
     out({ modelDir: o.out, modelHash: r.manifest.modelHash, testAccuracy: r.testAccuracy, seconds: r.manifest.timings.wallSeconds }, `saved ${o.out} (model ${r.manifest.modelHash.slice(0, 12)}, ${r.manifest.lineage.numExamples} examples, TA ${pct(r.testAccuracy)}%, ${r.manifest.timings.wallSeconds.toFixed(1)} s)`);
   });
+
+/**
+ * Refuses `train` flags that do not go together instead of silently ignoring some of them.
+ * @throws UnlearnError INVALID_ARGS naming the conflicting flags.
+ */
+function checkTrainFlags(o: Record<string, unknown>, given: (key: string) => boolean): void {
+  const convex = Boolean(o.certified) || o.model === 'ridge';
+  const mode = o.sisa ? '--sisa' : convex ? (o.certified ? '--certified' : '--model ridge') : 'plain training';
+  const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  const misplaced = (keys: string[], allowed: boolean, owner: string) => {
+    const bad = keys.filter(given);
+    if (bad.length && !allowed) throw new UnlearnError('INVALID_ARGS', `${bad.map(flag).join(', ')} ${bad.length === 1 ? 'applies' : 'apply'} to ${owner}, not to ${mode}`, `drop ${bad.map(flag).join(', ')} or train with ${owner}`);
+  };
+  if (o.sisa && convex) throw new UnlearnError('INVALID_ARGS', `--sisa cannot be combined with ${o.certified ? '--certified' : '--model ridge'}`, 'train either a SISA ensemble or a convex model with certified/exact removal');
+  misplaced(['epsilon', 'delta', 'sigma', 'featuresFrom'], Boolean(o.certified), '--certified');
+  misplaced(['lambda'], convex, '--certified or --model ridge');
+  misplaced(['shards', 'slices', 'aggregate', 'workers'], Boolean(o.sisa), '--sisa');
+  misplaced(['checkpointDir'], !o.sisa && !convex, 'plain training (SISA keeps its own slice checkpoints)');
+  misplaced(['hidden', 'optimizer', 'lr', 'epochs', 'batchSize', 'weightDecay'], !convex, 'network training (a convex model is solved to its optimum)');
+}
 
 addSelectorOptions(
   program
