@@ -3,8 +3,9 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { UnlearnError } from '../errors.js';
+import { releaseStaging, stagingPath } from './staging.js';
 import type { ModelManifest } from './manifest.js';
 import { hashIds } from '../data/dataset.js';
 
@@ -39,7 +40,7 @@ export async function writeFileSynced(path: string, data: Uint8Array | string): 
  */
 export async function writeDirAtomic(dir: string, files: Record<string, Uint8Array | string>): Promise<void> {
   const parent = dirname(dir);
-  const tmp = join(parent, `.${basename(dir)}.tmp-${process.pid}-${Date.now()}`);
+  const tmp = stagingPath(dir);
   try {
     await mkdir(parent, { recursive: true });
     await mkdir(tmp);
@@ -47,6 +48,7 @@ export async function writeDirAtomic(dir: string, files: Record<string, Uint8Arr
     await replaceDir(tmp, dir);
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
+    releaseStaging(tmp);
     throw new UnlearnError('IO_ERROR', `cannot write ${dir}: ${(e as Error).message}`, 'check the output path and free disk space');
   }
 }
@@ -64,6 +66,7 @@ export async function replaceDir(staging: string, dir: string): Promise<void> {
   } else {
     await rename(staging, dir);
   }
+  releaseStaging(staging);
 }
 
 /** Serialise a model to the TensorFlow.js LayersModel file format: model.json text + weights.bin bytes. */

@@ -20,9 +20,10 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, link, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { UnlearnError } from '../../errors.js';
 import { replaceDir, writeFileSynced } from '../../models/io.js';
+import { stagingPath } from '../../models/staging.js';
 import type { Guarantee, ModelManifest } from '../../models/manifest.js';
 import type { ModelSpec } from '../../models/spec.js';
 import type { TrainRecipe } from '../../train/recipe.js';
@@ -191,7 +192,7 @@ export async function linkOrCopy(src: string, dst: string): Promise<void> {
 
 /** A fresh staging directory beside `out` (same file system, so the final rename is atomic). */
 export async function stagingDir(out: string): Promise<string> {
-  const tmp = join(dirname(out), `.${basename(out)}.tmp-${process.pid}-${Date.now()}`);
+  const tmp = stagingPath(out);
   await mkdir(join(tmp, 'shards'), { recursive: true });
   return tmp;
 }
