@@ -46,3 +46,14 @@ test('lm errors map to exit codes', () => {
   assert.equal(run('lm', 'train', '--source', 'moby-dick', '--source', 'nobody', '--out', join(dir, 'y')).code, EXIT_CODES.SUBJECT_NOT_FOUND);
   assert.equal(run('lm', 'train').code, EXIT_CODES.INVALID_ARGS);
 });
+
+test('a model directory of the other kind is named as such (exit 2), both ways', () => {
+  const cls = join(dir, 'classifier');
+  assert.equal(run('train', '--dataset', 'digits', '--model', 'logreg', '--epochs', '1', '--out', cls).code, 0);
+  const a = run('lm', 'audit', '--model', cls);
+  assert.equal(a.code, EXIT_CODES.INVALID_ARGS, a.stderr);
+  assert.match(a.stderr, /is a classifier network \(unlearn-model\/1\), not a language model.*unlearn forget/);
+  const f = run('forget', '--model', model, '--random', '0.1', '--method', 'finetune', '--out', join(dir, 'z'));
+  assert.equal(f.code, EXIT_CODES.INVALID_ARGS, f.stderr);
+  assert.match(f.stderr, /is a language model \(unlearn-lm\/1\), not a classifier network.*unlearn lm forget/);
+});

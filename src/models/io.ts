@@ -124,8 +124,9 @@ export async function hashInMemory(model: tfl.LayersModel): Promise<string> {
  * Read a model directory's `manifest.json`, `model.json` and `weights.bin`, checking that all three
  * exist, that the manifest is JSON of the given `format`, and that both files match the sizes and
  * sha256 the manifest records. Shared by every model format with this layout.
- * @throws UnlearnError MODEL_MISSING (`hint` names the command that writes such directories) or
- *   MODEL_CORRUPT.
+ * @throws UnlearnError MODEL_MISSING (`hint` names the command that writes such directories),
+ *   INVALID_ARGS when the directory holds another kind of model of this project (naming it and
+ *   the commands it goes with), or MODEL_CORRUPT.
  */
 export async function readVerifiedModelDir<M extends { format?: string; files: ModelManifest['files'] }>(
   dir: string,
@@ -133,16 +134,20 @@ export async function readVerifiedModelDir<M extends { format?: string; files: M
   hint: string,
 ): Promise<{ manifest: M; modelJson: Buffer; weights: Buffer; corrupt: (m: string) => UnlearnError }> {
   const corrupt = (m: string) => new UnlearnError('MODEL_CORRUPT', `model ${dir}: ${m}`, 'restore the directory from a backup or retrain it');
-  for (const f of ['manifest.json', 'model.json', 'weights.bin']) {
-    if (!existsSync(join(dir, f))) throw new UnlearnError('MODEL_MISSING', `model ${dir}: ${f} not found`, hint);
-  }
+  const missing = (f: string) => new UnlearnError('MODEL_MISSING', `model ${dir}: ${f} not found`, hint);
+  if (!existsSync(join(dir, 'manifest.json'))) throw missing('manifest.json');
   let manifest: M;
   try {
     manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
   } catch (e) {
     throw corrupt(`manifest.json is not valid JSON (${(e as Error).message})`);
   }
+  const other = typeof manifest?.format === 'string' && manifest.format !== format ? MODEL_KINDS[manifest.format] : undefined;
+  if (other) {
+    throw new UnlearnError('INVALID_ARGS', `${dir} is a ${other.kind} (${manifest.format}), not a ${MODEL_KINDS[format]?.kind ?? format}`, `${other.use}; ${hint}`);
+  }
   if (manifest?.format !== format || !manifest.files) throw corrupt(`manifest.json is not a ${format} manifest`);
+  for (const f of ['model.json', 'weights.bin']) if (!existsSync(join(dir, f))) throw missing(f);
   const modelJson = await readFile(join(dir, 'model.json'));
   const weights = await readFile(join(dir, 'weights.bin'));
   for (const [name, buf] of [['model.json', modelJson], ['weights.bin', weights]] as const) {
@@ -152,6 +157,14 @@ export async function readVerifiedModelDir<M extends { format?: string; files: M
   }
   return { manifest, modelJson, weights, corrupt };
 }
+
+/** The model directory formats of this project: what each holds and the commands that take it. */
+const MODEL_KINDS: Record<string, { kind: string; use: string }> = {
+  'unlearn-model/1': { kind: 'classifier network', use: 'it goes with `unlearn forget` / `unlearn eval`' },
+  'unlearn-sisa/1': { kind: 'SISA ensemble', use: 'it goes with `unlearn forget` / `unlearn eval`' },
+  'unlearn-certified/1': { kind: 'certified convex model', use: 'it goes with `unlearn forget` / `unlearn eval`' },
+  'unlearn-lm/1': { kind: 'language model', use: 'it goes with `unlearn lm forget` / `unlearn lm audit` / `unlearn lm generate`' },
+};
 
 /**
  * Load a model directory written by {@link saveModel} (or any LayersModel `model.json` +
