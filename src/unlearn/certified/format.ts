@@ -21,7 +21,7 @@ import { designFrom } from './linalg.js';
 import { logisticLogits, trainCertifiedLogistic, type CertifiedData, type CertifiedLogistic } from './logistic.js';
 import { removeCertified } from './removal.js';
 import { fitRidge, removeRidge, ridgePredict, type RidgeModel } from './ridge.js';
-import { CERTIFIED_FORMAT, loadCertified, logregCertificate, saveCertified, type CertifiedManifest, type CertifiedModel, type StoredCertified } from './store.js';
+import { CERTIFIED_FORMAT, loadCertified, guaranteeOf, logregCertificate, saveCertified, type CertifiedManifest, type CertifiedModel, type StoredCertified } from './store.js';
 
 /** Softmax cross-entropy predictions from per-example logits (n × K, float64). */
 function fromLogits(logits: Float64Array[], labels: Int32Array): Predictions {
@@ -160,7 +160,7 @@ export async function trainCertifiedWorkflow(o: CertifiedTrainOptions): Promise<
       lineage: { trainIds: [...ids], trainIdsSha256: hashIds(ids), numExamples: ids.length, numSubjects: new Set(split.train.subjects).size },
       seed,
       parent: null,
-      method: { id: model.kind === 'ridge' ? 'ridge-fit' : 'certified-train', guarantee: model.kind === 'ridge' ? 'exact' : 'certified', params: { ...model.params } },
+      method: { id: model.kind === 'ridge' ? 'ridge-fit' : 'certified-train', guarantee: model.kind === 'ridge' ? 'exact' : guaranteeOf(model), params: { ...model.params } },
       timings: { wallSeconds: seconds },
       metrics: { RA: accuracyOf(tr), TA: accuracyOf(te), trainLoss: meanLoss(tr), testLoss: meanLoss(te), ...(model.kind === 'ridge' && { note: RIDGE_NOTE }) },
       features,
@@ -221,10 +221,13 @@ export function removeFromCertified(model: CertifiedModel, split: DataSplit, row
   const r = removeCertified(model, data, local, seed);
   const m = r.model as CertifiedLogistic;
   const left = m.budget.total - m.budget.used;
-  const notes = r.retrained
+  const guarantee = guaranteeOf(m);
+  const notes = guarantee === 'exact'
+    ? ['σ = 0: no loss-perturbation noise and no removal budget, so the removal retrained the model on the remaining data from scratch (exact)']
+    : r.retrained
     ? [`removal budget exhausted (step bound ${r.bound.toExponential(3)} > budget left ${(model.budget.total - model.budget.used).toExponential(3)}): retrained from scratch on the remaining data with fresh noise; budget reset, left ${left.toExponential(3)} of ${m.budget.total.toExponential(3)}`]
     : [`certified (ε = ${m.params.epsilon}, δ = ${m.params.delta}) Newton step: residual bound ${r.bound.toExponential(3)}; budget left ${left.toExponential(3)} of ${m.budget.total.toExponential(3)} (${((100 * left) / m.budget.total).toFixed(1)}%)`];
-  return { model: m as CertifiedModel, seconds: r.seconds, notes, certificate: logregCertificate(m, r.bound, r.retrained), methodId: r.retrained ? 'certified-retrain' : 'certified-newton', guarantee: 'certified' as const };
+  return { model: m as CertifiedModel, seconds: r.seconds, notes, certificate: logregCertificate(m, r.bound, r.retrained), methodId: r.retrained ? 'certified-retrain' : 'certified-newton', guarantee };
 }
 
 /** `unlearn forget` on a certified directory. */

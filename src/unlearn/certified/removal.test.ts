@@ -6,6 +6,7 @@ import { smallDigits } from '../../testing/fixtures.js';
 import { designFrom, norm } from './linalg.js';
 import { gradientNorm, noiseConstant, noiseSeedFor, trainCertifiedLogistic, type CertifiedData, type CertifiedLogistic } from './logistic.js';
 import { removeCertified } from './removal.js';
+import { guaranteeOf, logregCertificate } from './store.js';
 import { pooledDigits } from './testData.js';
 
 let binary: CertifiedData;
@@ -90,6 +91,18 @@ test('the budget forces a retrain (fresh noise) at exactly the removal whose bou
   const first = trainCertifiedLogistic(binary, PARAMS, 0);
   assert.notEqual(m.noiseSeed, first.noiseSeed);
   assert.ok(gradientNorm(m, { ...binary, active: act }) <= 1e-8); // an exact minimiser on the remaining data
+});
+
+test('σ = 0: the certificate says exact, and every removal retrains to the exact minimiser without the row', () => {
+  const m0 = trainCertifiedLogistic(binary, { ...PARAMS, sigma: 0 }, 0);
+  assert.equal(guaranteeOf(m0), 'exact');
+  const c0 = logregCertificate(m0, 0, false);
+  assert.equal(c0.guarantee, 'exact');
+  assert.equal(c0.epsilon, undefined);
+  assert.equal(guaranteeOf(trainCertifiedLogistic(binary, PARAMS, 0)), 'certified');
+  const o = removeCertified(m0, binary, [3], 0);
+  assert.equal(o.retrained, true);
+  assert.ok(gradientNorm(o.model, { ...binary, active: o.active }) <= 1e-8);
 });
 
 test('one-vs-rest (10 classes): the joint bound (ℓ2 over heads) covers the joint residual', () => {

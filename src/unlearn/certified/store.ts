@@ -43,6 +43,14 @@ export interface Certificate {
   retrained: boolean;
 }
 
+/**
+ * The guarantee a logistic model's removals carry: `certified` (ε, δ) with loss-perturbation noise
+ * σ > 0; `exact` with σ = 0, where the budget σε/c is 0 and every removal is a retrain.
+ */
+export function guaranteeOf(m: Pick<CertifiedLogistic, 'params'>): 'certified' | 'exact' {
+  return m.params.sigma > 0 ? 'certified' : 'exact';
+}
+
 /** `manifest.json` of a certified model directory. */
 export interface CertifiedManifest extends VersionManifest {
   format: typeof CERTIFIED_FORMAT;
@@ -157,6 +165,9 @@ export async function loadCertified(dir: string): Promise<StoredCertified> {
 /** The certificate fields of a logreg model after a step that charged `bound`. */
 export function logregCertificate(m: CertifiedLogistic, bound: number, retrained: boolean): Certificate {
   const b: RemovalBudget = m.budget;
+  // σ = 0: no loss perturbation, so no budget (σε/c = 0): the model is a plain L2 fit and every
+  // removal retrains it on the remaining data, which is exact, not (ε, δ)-certified.
+  if (guaranteeOf(m) === 'exact') return { guarantee: 'exact', residualBound: bound, budget: { total: 0, used: 0, left: 0, removals: b.removals, retrains: b.retrains }, retrained };
   return {
     guarantee: 'certified',
     epsilon: m.params.epsilon,
