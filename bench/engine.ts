@@ -1,6 +1,9 @@
 /**
  * Engine benchmark: training/inference throughput (examples/second) of an MLP 784-256-10 and a
- * small CNN (conv3x3·16 → maxpool → conv3x3·32 → maxpool → dense 10) on random data, batch 128,
+ * small CNN (conv3x3·16 → maxpool → conv3x3·32 → maxpool → dense 10) on random data, batch 128;
+ * of causal attention's batched products alone (softmax(QKᵀ/√d)V and its gradient for 8 heads,
+ * T = 128, dh = 32; an example = one sequence, batch 16); and of a training step of the `small`
+ * language model (3.26 M parameters, 16 passages of 128 bytes; an example = one passage),
  * for each backend: wasm stock, wasm + our training kernels (src/engine/kernels), cpu, and
  * tensorflow (@tensorflow/tfjs-node) when installed. Prints a Markdown table.
  *
@@ -15,13 +18,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine, tfjsNodeInstalled } from '../src/engine/backend.js';
 import { unregisterWasmTrainingKernels } from '../src/engine/kernels/index.js';
+import { disposeModel, initModel, lmConfig, variables } from '../src/lm/model.js';
+import { batchTensors, lmStep, makeBatch, nllLoss } from '../src/lm/train.js';
 
 const BATCH = 128;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const POOL = 1024; // distinct random examples cycled through
 const CELLS = ['wasm-stock', 'wasm', 'cpu', 'tensorflow'] as const;
 type Cell = (typeof CELLS)[number];
-const WORKLOADS = ['MLP 784-256-10 train', 'CNN (2 conv + dense) train', 'MLP forward'] as const;
+const WORKLOADS = ['MLP 784-256-10 train', 'CNN (2 conv + dense) train', 'MLP forward', 'attention products fwd+bwd (8 heads, T 128)', 'LM small train (passages/s)'] as const;
 
 /** Result of one workload on one backend: examples/s, or why it could not run. */
 type Result = { exPerSec: number; note?: string } | { error: string };
@@ -94,6 +99,38 @@ function forwardThroughput(model: tfl.Sequential): number {
   }, BATCH);
 }
 
+/** Causal attention's batched matmuls (QKᵀ, softmax, ·V) and their gradients, sequences/s. */
+function attentionThroughput(batch: number): number {
+  const [H, T, dh] = [8, 128, 32];
+  const q = tf.randomNormal([batch, H, T, dh]);
+  const k = tf.randomNormal([batch, H, T, dh]);
+  const v = tf.randomNormal([batch, H, T, dh]);
+  const g = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.matMul(tf.softmax(tf.mul(tf.matMul(a, b, false, true), 1 / Math.sqrt(dh))), c)) as tf.Scalar);
+  try {
+    return timeBox(() => tf.tidy(() => g([q, k, v]).forEach((t) => t.dataSync())), batch);
+  } finally {
+    tf.dispose([q, k, v]);
+  }
+}
+
+/** Training steps of the `small` LM on random bytes (Adam, clipped), passages/s. */
+function lmThroughput(batch: number): number {
+  const m = initModel(lmConfig('small'), 0);
+  const texts = Array.from({ length: POOL / 8 }, () => String.fromCharCode(...Array.from({ length: 127 }, () => 97 + Math.floor(Math.random() * 26))));
+  const opt = tf.train.adam(1e-3);
+  const vars = variables(m);
+  try {
+    return timeBox((i) => {
+      const o = (i * batch) % (texts.length - batch);
+      const b = makeBatch(texts.slice(o, o + batch), 128);
+      lmStep(opt, vars, () => nllLoss(m, batchTensors(b)));
+    }, batch);
+  } finally {
+    opt.dispose();
+    disposeModel(m);
+  }
+}
+
 function attempt(f: () => number, note?: string): Result {
   try {
     return { exPerSec: f(), note };
@@ -117,6 +154,8 @@ async function runCell(cell: Cell): Promise<void> {
     attempt(() => trainThroughput(mlpModel, [784], BATCH)),
     attempt(() => trainThroughput(cnnModel, [28, 28, 1], cnnBatch), cnnBatch !== BATCH ? `batch ${cnnBatch}` : undefined),
     attempt(() => forwardThroughput(mlpModel)),
+    attempt(() => attentionThroughput(cell === 'cpu' ? 2 : 16), cell === 'cpu' ? 'batch 2' : undefined),
+    attempt(() => lmThroughput(cell === 'cpu' ? 2 : 16), cell === 'cpu' ? 'batch 2' : undefined),
   ];
   mlpModel.dispose();
   cnnModel.dispose();
@@ -143,7 +182,7 @@ async function main(): Promise<void> {
     process.stderr.write(`measuring ${cell}...\n`);
     const r = spawnSync(process.execPath, ['--import', 'tsx', self, '--cell', cell], {
       encoding: 'utf8',
-      timeout: (SECONDS * 4 + 60) * 1000,
+      timeout: (SECONDS * 8 + 300) * 1000,
     });
     const last = (r.stdout ?? '').trim().split('\n').pop() ?? '';
     try {
