@@ -7,7 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '../engine/backend.js';
 import { isUnlearnError } from '../errors.js';
 import { maxAbsDiff } from '../engine/kernels/test_util.js';
-import { block, disposeKvCache, disposeModel, forward, forwardCached, initModel, numParams, variables, type LmConfig } from './model.js';
+import { Rng } from '../engine/rng.js';
+import { attentionCore, block, causalMask, disposeKvCache, gelu, disposeModel, forward, forwardCached, initModel, numParams, variables, type LmConfig } from './model.js';
 import { batchTensors, lmStep, makeBatch, nllLoss } from './train.js';
 import { loadLm, saveLm, lmHash } from './io.js';
 import { BOS, decode, encode, VOCAB_SIZE } from './tokenizer.js';
@@ -90,6 +91,30 @@ test('no tensor leaks across a training step, generation and scoring', async () 
   assert.equal(tf.memory().numTensors, before);
   opt.dispose();
   disposeModel(m);
+});
+
+test('hand-written gradients of GELU and the attention core equal autodiff of their expressions (cpu, ≤ 1e-5)', async () => {
+  await tf.setBackend('cpu');
+  tf.tidy(() => {
+    const rng = new Rng(4);
+    const host = (shape: number[]) => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal() * 2), shape);
+    const plainGelu = (x: tf.Tensor) => tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI))), 1));
+    const x = host([3, 7]);
+    const w = host([3, 7]);
+    const [gCustom] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(gelu(a), w)))([x]);
+    const [gPlain] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(plainGelu(a), w)))([x]);
+    assert.ok(maxAbsDiff(gCustom.dataSync() as Float32Array, gPlain.dataSync() as Float32Array) <= 1e-5);
+    assert.ok(maxAbsDiff(gelu(x).dataSync() as Float32Array, plainGelu(x).dataSync() as Float32Array) <= 1e-6);
+    // attention with a cached prefix: T = 3 queries over S = 5 keys
+    const [q, k, v] = [host([2, 2, 3, 4]), host([2, 2, 5, 4]), host([2, 2, 5, 4])];
+    const mask = tf.slice(causalMask(5), [2, 0], [3, 5]) as tf.Tensor2D;
+    const r = host([2, 2, 3, 4]);
+    const plain = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.matMul(tf.softmax(tf.add(tf.mul(tf.matMul(a, b, false, true), 0.5), mask)), c);
+    const gc = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(attentionCore(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, mask), r)))([q, k, v]);
+    const gp = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(plain(a, b, c), r)))([q, k, v]);
+    gc.forEach((g, i) => assert.ok(maxAbsDiff(g.dataSync() as Float32Array, gp[i].dataSync() as Float32Array) <= 1e-5, `input ${i}`));
+  });
+  await initEngine('wasm');
 });
 
 test('cached forward: prefix then one token at a time equals the full forward (≤ 1e-4)', async () => {

@@ -141,11 +141,60 @@ export function layerNorm(x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, eps = 1e-5):
   return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), g), b);
 }
 
-/** GELU, tanh approximation (Hendrycks & Gimpel 2016), as GPT-2 uses. */
-export function gelu(x: tf.Tensor): tf.Tensor {
-  // x³ as x·x² (wasm's Pow and its gradient are ~5x slower than two multiplies)
-  const inner = tf.mul(tf.add(x, tf.mul(tf.mul(x, tf.square(x)), 0.044715)), Math.sqrt(2 / Math.PI));
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+const GELU_C = Math.sqrt(2 / Math.PI);
+
+type CustomGradArg = Parameters<typeof tf.customGrad>[0];
+/** Types a function of n tensors + save for tf.customGrad (whose typing takes a variadic union). */
+const customGradFn = (f: (...args: never[]) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[] }) => f as unknown as CustomGradArg;
+
+/**
+ * GELU, tanh approximation (Hendrycks & Gimpel 2016), as GPT-2 uses:
+ * 0.5·x·(1 + tanh(c·(x + 0.044715·x³))), c = √(2/π). Any shape, float32. Its gradient is written
+ * by hand, 0.5·(1 + t) + 0.5·x·(1 − t²)·c·(1 + 3·0.044715·x²) with t the tanh above, so that the
+ * backward pass keeps only x instead of the eight intermediates of the expression (tested against
+ * the cpu backend's autodiff of the expression).
+ */
+export const gelu = tf.customGrad(customGradFn((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([x]);
+  const t = tf.tanh(tf.mul(tf.add(x, tf.mul(tf.mul(x, tf.square(x)), 0.044715)), GELU_C));
+  return {
+    value: tf.mul(tf.mul(x, 0.5), tf.add(t, 1)),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+      tf.tidy(() => {
+        const [xs] = saved;
+        const x2 = tf.square(xs);
+        const th = tf.tanh(tf.mul(tf.add(xs, tf.mul(tf.mul(xs, x2), 0.044715)), GELU_C));
+        const dt = tf.mul(tf.mul(tf.sub(1, tf.square(th)), GELU_C), tf.add(tf.mul(x2, 3 * 0.044715), 1));
+        return tf.mul(dy, tf.mul(tf.add(tf.add(th, 1), tf.mul(xs, dt)), 0.5));
+      }),
+  };
+})) as (x: tf.Tensor) => tf.Tensor;
+
+/**
+ * Scaled dot-product attention core, softmax(q·kᵀ/√dh + mask)·v (Vaswani et al. 2017):
+ * q [B, H, T, dh], k and v [B, H, S, dh], mask [T, S] (additive, constant) → [B, H, T, dh].
+ * Its gradient is written by hand (with p = the softmax: dv = pᵀ·dy; dp = dy·vᵀ;
+ * ds = p ⊙ (dp − Σ_j dp ⊙ p); dq = ds·k/√dh; dk = dsᵀ·q/√dh), so that the backward pass keeps p
+ * alone instead of the scores, scaled and masked scores and p (tested against the cpu backend).
+ */
+export function attentionCore(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, mask: tf.Tensor2D): tf.Tensor4D {
+  const scale = 1 / Math.sqrt(q.shape[3]);
+  const core = tf.customGrad(customGradFn((qi: tf.Tensor, ki: tf.Tensor, vi: tf.Tensor, save: tf.GradSaveFunc) => {
+    const p = tf.softmax(tf.add(tf.mul(tf.matMul(qi, ki, false, true), scale), mask));
+    save([qi, ki, vi, p]);
+    return {
+      value: tf.matMul(p, vi),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const [qs, ks, vs, ps] = saved;
+          const dv = tf.matMul(ps, dy, true, false);
+          const dp = tf.matMul(dy, vs, false, true);
+          const ds = tf.mul(ps, tf.sub(dp, tf.sum(tf.mul(dp, ps), -1, true)));
+          return [tf.mul(tf.matMul(ds, ks), scale), tf.mul(tf.matMul(ds, qs, true, false), scale), dv];
+        }),
+    };
+  })) as (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.Tensor;
+  return core(q, k, v) as tf.Tensor4D;
 }
 
 /** Additive causal mask [T, T]: 0 where key j ≤ query i, −1e9 above the diagonal. */
@@ -176,8 +225,7 @@ export function attention(m: LanguageModel, prefix: string, x: tf.Tensor3D, mask
   const [q, kNew, vNew] = tf.split(qkv, 3, 1).map((t) => tf.transpose(tf.reshape(t, [B, T, H, dh]), [0, 2, 1, 3]) as tf.Tensor4D);
   const k = past ? tf.concat([past.k, kNew], 2) : kNew;
   const v = past ? tf.concat([past.v, vNew], 2) : vNew;
-  const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh)), mask);
-  const y = tf.matMul(tf.softmax(scores), v); // [B, H, T, dh]
+  const y = attentionCore(q, k, v, mask); // [B, H, T, dh]
   const merged = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B * T, d]);
   return { y: tf.reshape(tf.add(tf.matMul(merged, P('attn.wo')), P('attn.bo')), [B, T, d]), kv: { k, v } };
 }
