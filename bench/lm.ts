@@ -14,6 +14,7 @@
  *   npx tsx bench/lm.ts [--config tiny|small] [--steps N] [--batch-size B] [--learning-rate R]
  *                       [--passages N] [--method-steps N] [--method-lr R] [--relearn-steps K]
  *                       [--verb-passages N] [--forget moby-dick,sotu/abraham-lincoln] [--jobs J]
+ *                       [--methods npo,kl,...]
  *                       [--models DIR (keep and reuse the original and retrained models)]
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -24,7 +25,7 @@ import { initEngine, type BackendName } from '../src/engine/backend.js';
 import { WorkerPool } from '../src/engine/workerPool.js';
 import type { LmAudit } from '../src/lm/audit/index.js';
 import { privLeak } from '../src/lm/audit/privleak.js';
-import { listLmMethods } from '../src/lm/methods/index.js';
+import { getLmMethod, listLmMethods } from '../src/lm/methods/index.js';
 import { lmHtmlWithPlots, lmMarkdown, lmTable, type LmReport, type LmReportRow } from '../src/lm/report.js';
 import { writeTextAtomic } from '../src/workflows.js';
 import type * as Jobs from './lmJobs.js';
@@ -41,6 +42,8 @@ const { values: a } = parseArgs({
     'relearn-steps': { type: 'string', default: '10' },
     'verb-passages': { type: 'string', default: '48' },
     forget: { type: 'string', default: 'moby-dick,sotu/abraham-lincoln' },
+    /** Comma-separated method ids to run (default: every registered LM method). */
+    methods: { type: 'string' },
     jobs: { type: 'string', default: String(availableParallelism()) },
     out: { type: 'string', default: 'out/bench-lm' },
     models: { type: 'string' },
@@ -71,7 +74,9 @@ const references = new Map(sources.map((s) => [s, job('trainReference', { setup,
 const orig = await original;
 log(`original: ${orig.params} params, ${orig.passages} passages, ${orig.seconds.toFixed(0)} s${orig.reused ? ' (reused)' : ''}, final loss ${orig.finalLoss.toFixed(3)}`);
 
-const methods = listLmMethods().filter((m) => m.id !== 'retrain');
+const wanted = a.methods?.split(',');
+for (const id of wanted ?? []) getLmMethod(id); // unknown ids fail before any work
+const methods = listLmMethods().filter((m) => m.id !== 'retrain' && (!wanted || wanted.includes(m.id)));
 const perSource = sources.map((source) => {
   const common = { steps: Number(a['method-steps']), learningRate: Number(a['method-lr']) };
   const origAudit = job('auditModel', { dir: originalDir, source, options });
