@@ -33,7 +33,7 @@ import type * as Jobs from './lmJobs.js';
 const { values: a } = parseArgs({
   options: {
     config: { type: 'string', default: 'small' },
-    steps: { type: 'string', default: '500' },
+    steps: { type: 'string', default: '600' },
     'batch-size': { type: 'string', default: '16' },
     'learning-rate': { type: 'string', default: '1e-3' },
     passages: { type: 'string', default: '120' },
