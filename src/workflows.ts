@@ -3,7 +3,7 @@
  * functions: each loads what it needs, runs, and writes its outputs atomically.
  */
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { DataSplit } from './data/dataset.js';
 import { SubjectIndex } from './data/pseudonym.js';
@@ -14,7 +14,7 @@ import { compareMethods, type Comparison, type MethodRun } from './eval/compare.
 import { evaluateModel, type ModelEvaluation } from './eval/evaluate.js';
 import { accuracyOf, predict } from './eval/predict.js';
 import { range } from './train/batches.js';
-import { loadModel, saveModel } from './models/io.js';
+import { ensureDir, loadModel, saveModel } from './models/io.js';
 import type { ModelManifest } from './models/manifest.js';
 import type { ModelSpec } from './models/spec.js';
 import { formatHandlerFor, type EvalOutcome, type ForgetOutcome, type ForgetRequest } from './models/formats.js';
@@ -185,7 +185,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const log = o.log ?? (() => undefined);
   const seed = o.seed ?? 0;
   const backend = await initEngine(o.backend ?? 'auto');
-  await mkdir(o.out, { recursive: true });
+  await ensureDir(o.out);
   log(`backend: ${backend}`);
   const t0 = performance.now();
   const split = await loadDataset('emails', { seed });

@@ -5,7 +5,7 @@
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError } from 'commander';
 import { int, num } from './args.js';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackendName } from '../engine/backend.js';
 import { UnlearnError } from '../errors.js';
@@ -14,6 +14,7 @@ import type { FarmProgress } from '../eval/farm.js';
 import { renderHtmlReport } from '../report/html.js';
 import { leaderboardJson, leaderboardMarkdown, leaderboardTable } from '../report/leaderboard.js';
 import type { ForgetSelector } from '../unlearn/forgetSet.js';
+import { ensureDir } from '../models/io.js';
 
 /**
  * Parse a forget request `random:F`, `class:K`, `subject:NAME` or `id:ID` (several joined by `,`
@@ -124,7 +125,7 @@ export function addBenchCommand(program: Command): void {
       } finally {
         progress.stop();
       }
-      await mkdir(o.out, { recursive: true });
+      await ensureDir(o.out);
       await writeAtomic(join(o.out, 'leaderboard.md'), leaderboardMarkdown(result));
       await writeAtomic(join(o.out, 'leaderboard.json'), leaderboardJson(result));
       await writeAtomic(join(o.out, 'report.html'), await renderHtmlReport(result));

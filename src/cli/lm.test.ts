@@ -57,3 +57,15 @@ test('a model directory of the other kind is named as such (exit 2), both ways',
   assert.equal(f.code, EXIT_CODES.INVALID_ARGS, f.stderr);
   assert.match(f.stderr, /is a language model \(unlearn-lm\/1\), not a classifier network.*unlearn lm forget/);
 });
+
+test('lm audit: --out is a new directory (IO_ERROR, also under /proc, without hanging); --reference must be a retrain of the same removal', () => {
+  const v2 = join(dir, 'v2');
+  assert.ok(existsSync(v2), 'the forget test ran first');
+  const p = run('lm', 'audit', '--model', v2, '--verb-passages', '2', '--relearn-steps', '0', '--out', '/proc/unlearn-nope');
+  assert.equal(p.code, EXIT_CODES.IO_ERROR, p.stderr);
+  assert.equal(run('lm', 'audit', '--model', v2, '--out', model).code, EXIT_CODES.IO_ERROR);
+  const r = run('lm', 'audit', '--model', v2, '--reference', model);
+  assert.equal(r.code, EXIT_CODES.INVALID_ARGS, r.stderr);
+  assert.match(r.stderr, /is not a retrained model \(method train\)/);
+  assert.equal(run('lm', 'train', '--source', 'moby-dick', '--source', 'moby-dick', '--out', join(dir, 'dup')).code, EXIT_CODES.INVALID_PARAMS);
+});

@@ -2,7 +2,7 @@
  * `unlearn lm …`: language-model unlearning commands (train, forget, audit, generate, methods,
  * sources). Parsing and printing only; the work is in src/lm/workflows.ts.
  */
-import { mkdir } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { collect, int, json, num } from './args.js';
@@ -11,12 +11,13 @@ import { UnlearnError } from '../errors.js';
 import { loadProbes } from '../lm/audit/knowledge.js';
 import { listSources } from '../lm/data.js';
 import { generate } from '../lm/generate.js';
-import { loadLm } from '../lm/io.js';
+import { loadLm, type LmManifest } from '../lm/io.js';
 import { listLmMethods } from '../lm/methods/index.js';
 import { disposeModel, numParams } from '../lm/model.js';
 import { lmHtmlWithPlots, lmMarkdown, lmTable, type LmReport } from '../lm/report.js';
 import { defaultProbes, lmAudit, lmForget, lmTrainWorkflow, openLm } from '../lm/workflows.js';
 import { checkOutDir, writeTextAtomic } from '../workflows.js';
+import { ensureDir } from '../models/io.js';
 
 /** Add the `lm` command group to `program` (which defines --json, --quiet and --backend). */
 export function addLmCommands(program: Command): void {
@@ -103,8 +104,10 @@ export function addLmCommands(program: Command): void {
     .option('--probes <file>', 'JSONL knowledge-probe file; repeatable (default: src/lm/probes/*.jsonl)', collect)
     .option('--verb-passages <n>', 'passages per VerbMem audit', int, 64)
     .option('--relearn-steps <n>', 'steps of the relearning attack (0 = skip)', int, 10)
-    .option('--out <dir>', 'write report.json, report.md and report.html here')
+    .option('--out <dir>', 'write report.json, report.md and report.html into this new directory')
+    .option('--force', 'replace --out if it exists')
     .action(async (o) => {
+      if (o.out) checkOutDir(o.out, { force: o.force, inputs: [o.model, o.reference, o.original].filter(Boolean) });
       await initEngine(g().backend);
       const { model, manifest, corpus } = await openLm(o.model);
       const source: string | undefined = o.source ?? manifest.removed?.sources.at(-1);
@@ -114,19 +117,22 @@ export function addLmCommands(program: Command): void {
       const options = { verbPassages: o.verbPassages, skipRelearn: o.relearnSteps === 0, relearn: { steps: Math.max(1, o.relearnSteps) } };
       const ref = o.reference ? await loadLm(o.reference) : undefined;
       const orig = o.original ? await loadLm(o.original) : undefined;
+      if (ref) checkComparable(manifest, ref.manifest, o.reference, 'reference');
+      if (orig) checkComparable(manifest, orig.manifest, o.original, 'original', source);
       const { audit, reference } = lmAudit({ model, corpus, source, probes, options, reference: ref?.model });
       const rows: LmReport['rows'] = [];
       const retrainSeconds = ref?.manifest.timings.wallSeconds;
       if (orig) {
         const a = lmAudit({ model: orig.model, corpus, source, probes, options, reference: undefined }).audit;
         if (reference) a.forget.privLeak = (a.forget.mia.auc - reference.forget.mia.auc) / reference.forget.mia.auc;
-        rows.push({ name: 'original', guarantee: 'none', audit: a, seconds: orig.manifest.timings.wallSeconds });
+        rows.push({ name: 'original', guarantee: orig.manifest.method.guarantee, audit: a, seconds: orig.manifest.timings.wallSeconds });
       }
       if (reference && ref) rows.push({ name: `retrain`, guarantee: ref.manifest.method.guarantee, audit: reference, seconds: ref.manifest.timings.wallSeconds, costVsRetrain: 1 });
       rows.push({ name: manifest.method.id, guarantee: manifest.method.guarantee, audit, seconds: manifest.timings.wallSeconds, costVsRetrain: retrainSeconds ? manifest.timings.wallSeconds / retrainSeconds : undefined });
       const report: LmReport = { source, model: { config: manifest.config.name, params: numParams(manifest.config), corpusFingerprint: corpus.fingerprint, backend: manifest.backend }, rows, notes: [] };
       if (o.out) {
-        await mkdir(o.out, { recursive: true });
+        if (o.force) await rm(o.out, { recursive: true, force: true });
+        await ensureDir(o.out);
         await writeTextAtomic(join(o.out, 'report.json'), JSON.stringify(report, null, 1) + '\n');
         await writeTextAtomic(join(o.out, 'report.md'), lmMarkdown(report));
         await writeTextAtomic(join(o.out, 'report.html'), await lmHtmlWithPlots(report));
@@ -151,4 +157,24 @@ export function addLmCommands(program: Command): void {
       out(o.prompt.map((p: string, i: number) => ({ prompt: p, continuation: outs[i] })), o.prompt.map((p: string, i: number) => `${p}${outs[i]}`).join('\n'));
       disposeModel(model);
     });
+}
+
+/**
+ * Refuses a `--reference` or `--original` that cannot be compared with the audited model: another
+ * corpus; a reference that is not `retrain` of exactly the sources the model removed; an original
+ * that no longer holds the audited source.
+ * @throws UnlearnError INVALID_ARGS naming the mismatch.
+ */
+function checkComparable(model: LmManifest, other: LmManifest, dir: string, role: 'reference' | 'original', source?: string): void {
+  const fail = (why: string, fix: string) => {
+    throw new UnlearnError('INVALID_ARGS', `--${role} ${dir} ${why}`, fix);
+  };
+  if (other.corpus.fingerprint !== model.corpus.fingerprint) fail('was trained on another corpus than the audited model', 'pass a model of the same `lm train` run');
+  const removed = (m: LmManifest) => [...(m.removed?.sources ?? [])].sort().join(', ');
+  if (role === 'reference') {
+    if (other.method.id !== 'retrain') fail(`is not a retrained model (method ${other.method.id})`, 'pass the output of `unlearn lm forget --method retrain`');
+    if (removed(other) !== removed(model)) fail(`removed [${removed(other)}] but the audited model removed [${removed(model)}]`, 'retrain without the same sources');
+  } else if (source && !other.lineage.sources.includes(source)) {
+    fail(`does not hold "${source}" any more`, 'pass the model the source was forgotten from');
+  }
 }

@@ -269,6 +269,10 @@ try {
   } else if (e instanceof UnlearnError) {
     process.stderr.write(`unlearn: ${e.code}: ${e.message}${e.hint ? ` (${e.hint})` : ''}\n`);
     process.exitCode = e.exitCode;
+  } else if (e instanceof WebAssembly.RuntimeError && /Aborted|memory access out of bounds|out of memory/i.test(e.message)) {
+    // The wasm backend's heap is at most 4 GB: a batch too large for it aborts inside a kernel.
+    process.stderr.write('unlearn: INVALID_PARAMS: the wasm backend ran out of memory (4 GB per instance) (lower the batch size: --batch-size, or batchSize in --params)\n');
+    process.exitCode = EXIT_CODES.INVALID_PARAMS;
   } else {
     process.stderr.write(`unlearn: internal error: ${(e as Error).stack ?? e}\n`);
     process.exitCode = EXIT_INTERNAL;

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
@@ -15,7 +15,7 @@ import { fingerprintSplit, hashIds, type DataSplit, type Dataset } from '../data
 import { loadDataset } from '../data/registry.js';
 import { UnlearnError } from '../errors.js';
 import { buildModel } from '../models/build.js';
-import { loadModel, saveModel, type StoredModel } from '../models/io.js';
+import { ensureDir, loadModel, saveModel, type StoredModel } from '../models/io.js';
 import type { ModelSpec } from '../models/spec.js';
 import { fitFromScratch } from '../train/fit.js';
 import type { TrainRecipe } from '../train/recipe.js';
@@ -91,7 +91,7 @@ export const modelPath = (cacheDir: string, key: string) => join(cacheDir, 'mode
 
 /** Write text atomically (temp name unique per thread, then rename). */
 async function writeAtomic(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  await ensureDir(dirname(path));
   const tmp = `${path}.tmp-${process.pid}-${threadId}`;
   await writeFile(tmp, text);
   await rename(tmp, path);

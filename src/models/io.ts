@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { UnlearnError } from '../errors.js';
 import { releaseStaging, stagingPath } from './staging.js';
 import type { ModelManifest } from './manifest.js';
@@ -33,6 +33,31 @@ export async function writeFileSynced(path: string, data: Uint8Array | string): 
 }
 
 /**
+ * Create `dir` and its missing parents (like `mkdir -p`). Node's own `mkdir(…, { recursive: true })`
+ * never returns for some paths (e.g. under /proc), so each missing component is created in turn.
+ * @throws UnlearnError IO_ERROR naming the path when a component cannot be created or is a file.
+ */
+export async function ensureDir(dir: string): Promise<void> {
+  const missing: string[] = [];
+  let p = resolve(dir);
+  while (!existsSync(p)) {
+    missing.unshift(p);
+    const up = dirname(p);
+    if (up === p) break;
+    p = up;
+  }
+  if (!missing.length && !statSync(p).isDirectory()) throw new UnlearnError('IO_ERROR', `${dir} exists and is not a directory`, 'choose a directory path');
+  for (const m of missing) {
+    try {
+      await mkdir(m);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST' && statSync(m).isDirectory()) continue;
+      throw new UnlearnError('IO_ERROR', `cannot create ${m}: ${(e as Error).message}`, 'check the output path and its permissions');
+    }
+  }
+}
+
+/**
  * Write files into `dir` atomically: everything goes to a sibling temp directory, each file is
  * fsynced, then the temp dir is renamed over `dir` (an existing `dir` is replaced). A crash leaves
  * either the old directory or the new one, never a half-written one.
@@ -42,7 +67,7 @@ export async function writeDirAtomic(dir: string, files: Record<string, Uint8Arr
   const parent = dirname(dir);
   const tmp = stagingPath(dir);
   try {
-    await mkdir(parent, { recursive: true });
+    await ensureDir(parent);
     await mkdir(tmp);
     for (const [name, data] of Object.entries(files)) await writeFileSynced(join(tmp, name), data);
     await replaceDir(tmp, dir);
@@ -142,10 +167,7 @@ export async function readVerifiedModelDir<M extends { format?: string; files: M
   } catch (e) {
     throw corrupt(`manifest.json is not valid JSON (${(e as Error).message})`);
   }
-  const other = typeof manifest?.format === 'string' && manifest.format !== format ? MODEL_KINDS[manifest.format] : undefined;
-  if (other) {
-    throw new UnlearnError('INVALID_ARGS', `${dir} is a ${other.kind} (${manifest.format}), not a ${MODEL_KINDS[format]?.kind ?? format}`, `${other.use}; ${hint}`);
-  }
+  checkModelKind(dir, manifest, format, hint);
   if (manifest?.format !== format || !manifest.files) throw corrupt(`manifest.json is not a ${format} manifest`);
   for (const f of ['model.json', 'weights.bin']) if (!existsSync(join(dir, f))) throw missing(f);
   const modelJson = await readFile(join(dir, 'model.json'));
@@ -156,6 +178,17 @@ export async function readVerifiedModelDir<M extends { format?: string; files: M
     if (sha256(buf) !== want.sha256) throw corrupt(`${name} does not match its sha256 in manifest.json`);
   }
   return { manifest, modelJson, weights, corrupt };
+}
+
+/**
+ * Refuses a manifest of another model format of this project, naming the kind it is and the
+ * commands it goes with. Unknown or absent formats pass (the caller reports them as corrupt).
+ * @throws UnlearnError INVALID_ARGS.
+ */
+export function checkModelKind(dir: string, manifest: { format?: unknown } | null | undefined, format: string, hint = ''): void {
+  const f = manifest?.format;
+  const other = typeof f === 'string' && f !== format ? MODEL_KINDS[f] : undefined;
+  if (other) throw new UnlearnError('INVALID_ARGS', `${dir} is a ${other.kind} (${f}), not a ${MODEL_KINDS[format]?.kind ?? format}`, [other.use, hint].filter(Boolean).join('; '));
 }
 
 /** The model directory formats of this project: what each holds and the commands that take it. */

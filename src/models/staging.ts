@@ -12,7 +12,14 @@ let installed = false;
 
 /** Remove every tracked staging directory (synchronous: safe in signal and exit handlers). */
 function cleanup(): void {
-  for (const p of live) rmSync(p, { recursive: true, force: true });
+  for (const p of live) {
+    // Worker threads may still be writing into it (SISA shards): retry, and never throw from here.
+    try {
+      rmSync(p, { recursive: true, force: true, maxRetries: 20, retryDelay: 25 });
+    } catch {
+      /* best effort: the process is exiting */
+    }
+  }
   live.clear();
 }
 

@@ -13,7 +13,7 @@
  *   valid checkpoint (warning); an unaffected shard's corrupt checkpoint is dropped (warning).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { hashIds, type DataSplit } from '../../data/dataset.js';
@@ -39,6 +39,7 @@ import {
   type SisaManifest,
 } from './store.js';
 import { emptyShard, lineageOf, runShardTasks, shardTask, type ShardTask } from './train.js';
+import { ensureDir } from '../../models/io.js';
 
 /** Options of {@link sisaForget}. */
 export interface SisaForgetOptions {
@@ -215,7 +216,7 @@ export async function sisaForget(dir: string, split: DataSplit, selector: Forget
 /** Link an unaffected shard's files into the new version, dropping checkpoints that fail their sha256 (with a warning). */
 async function reuseShard(s: ShardEntry, parentDir: string, shardsDir: string, warn: (s: string) => void): Promise<ShardEntry> {
   const d = join(shardsDir, s.hash!);
-  await mkdir(d, { recursive: true });
+  await ensureDir(d);
   await linkOrCopy(join(parentDir, 'weights.bin'), join(d, 'weights.bin'));
   await linkOrCopy(join(parentDir, 'model.json'), join(d, 'model.json'));
   const checkpoints: (CheckpointEntry | null)[] = [];

@@ -22,7 +22,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, link, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnlearnError } from '../../errors.js';
-import { replaceDir, writeFileSynced } from '../../models/io.js';
+import { checkModelKind, replaceDir, writeFileSynced } from '../../models/io.js';
 import { stagingPath } from '../../models/staging.js';
 import type { Guarantee, ModelManifest } from '../../models/manifest.js';
 import type { ModelSpec } from '../../models/spec.js';
@@ -127,6 +127,7 @@ export async function readSisaManifest(dir: string): Promise<SisaManifest> {
   } catch (e) {
     throw corrupt(dir, `manifest.json is not valid JSON (${(e as Error).message})`);
   }
+  checkModelKind(dir, m, SISA_FORMAT);
   if (m?.format !== SISA_FORMAT) throw corrupt(dir, `manifest.json is not a ${SISA_FORMAT} manifest`);
   if (!Array.isArray(m.shards) || m.shards.length !== m.sisa?.shards || m.assignment?.shards?.length !== m.sisa.shards) throw corrupt(dir, 'shard list does not match the SISA parameters');
   if (ensembleHash(m.spec, m.sisa.aggregate, m.shards) !== m.modelHash) throw corrupt(dir, 'modelHash does not match the shard hashes');
