@@ -166,7 +166,8 @@ async function runCell(cell: Cell): Promise<void> {
 function fmt(r: Result | undefined): string {
   if (!r) return 'n/a';
   if ('error' in r) return r.error;
-  return `${Math.round(r.exPerSec).toLocaleString('en-US')}${r.note ? ` (${r.note})` : ''}`;
+  const v = r.exPerSec < 100 ? r.exPerSec.toPrecision(2) : Math.round(r.exPerSec).toLocaleString('en-US');
+  return `${v}${r.note ? ` (${r.note})` : ''}`;
 }
 
 async function main(): Promise<void> {
