@@ -89,8 +89,8 @@ export function addLmCommands(program: Command): void {
       const { model, manifest, corpus } = await openLm(o.model);
       const steps = (o.params.steps as number | undefined) ?? (o.method === 'retrain' ? manifest.recipe.steps : 40);
       const r = await lmForget({ model, manifest, corpus, source: o.source, method: o.method, params: o.params, seed: o.seed, out: o.out, onStep: progress(o.method, steps) });
-      out({ modelDir: o.out, modelHash: r.manifest.modelHash, parent: r.manifest.parent, method: r.manifest.method, removed: r.manifest.removed, seconds: r.seconds },
-        `${r.manifest.method.id} (${r.manifest.method.guarantee}) forgot ${o.source} (${r.manifest.removed?.numPassages} passages) in ${r.seconds.toFixed(1)} s → ${o.out}`);
+      out({ modelDir: o.out, modelHash: r.manifest.modelHash, parent: r.manifest.parent, method: r.manifest.method, removed: r.manifest.removed, seconds: r.seconds, notes: r.notes },
+        [`${r.manifest.method.id} (${r.manifest.method.guarantee}) forgot ${o.source} (${r.manifest.removed?.numPassages} passages) in ${r.seconds.toFixed(1)} s → ${o.out}`, ...r.notes].join('\n'));
       disposeModel(model);
       disposeModel(r.model);
     });

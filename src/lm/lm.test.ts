@@ -50,6 +50,10 @@ test('tiny: every method lowers VerbMem of the forget source', async () => {
     const vm = verbMem(r.model, forgetDocs, { maxPassages: 24 }).mean;
     assert.ok(vm < base, `${m.id}: VerbMem ${vm} not below the original's ${base}`);
     assert.deepEqual(r.manifest.removed?.sources, [SOURCE]);
+    if (m.id === 'generic-labels') {
+      assert.match(r.notes.join(' '), /anchor-translated passages/);
+      assert.deepEqual(r.manifest.metrics.notes, r.notes);
+    }
     assert.ok(!r.manifest.lineage.sources.includes(SOURCE));
     disposeModel(r.model);
     assert.equal(tf.memory().numTensors, before, `${m.id} leaks tensors`);

@@ -93,7 +93,7 @@ export async function lmRetrainWorkflow(o: { config: string | LmConfig; corpus?:
  * @throws UnlearnError SUBJECT_NOT_FOUND when the source is not in the model's lineage;
  *   UNKNOWN_METHOD / INVALID_PARAMS for the method.
  */
-export async function lmForget(o: { model: LanguageModel; manifest: LmManifest | Omit<LmManifest, 'files' | 'modelHash'>; corpus: LmCorpus; source: string; method: string; params?: Record<string, unknown>; seed?: number; out?: string; onStep?: (s: number, l: number) => void; /** Overrides the parent hash (default: the input model's). */ parent?: string | null }): Promise<{ model: LanguageModel; manifest: Omit<LmManifest, 'files' | 'modelHash'> & Partial<LmManifest>; seconds: number }> {
+export async function lmForget(o: { model: LanguageModel; manifest: LmManifest | Omit<LmManifest, 'files' | 'modelHash'>; corpus: LmCorpus; source: string; method: string; params?: Record<string, unknown>; seed?: number; out?: string; onStep?: (s: number, l: number) => void; /** Overrides the parent hash (default: the input model's). */ parent?: string | null }): Promise<{ model: LanguageModel; manifest: Omit<LmManifest, 'files' | 'modelHash'> & Partial<LmManifest>; seconds: number; notes: string[] }> {
   const removedBefore = o.manifest.removed?.sources ?? [];
   if (!o.manifest.lineage.sources.includes(o.source) || removedBefore.includes(o.source)) {
     throw new UnlearnError('SUBJECT_NOT_FOUND', `source "${o.source}" is not in the model's training lineage`, `trained on: ${o.manifest.lineage.sources.filter((s) => !removedBefore.includes(s)).join(', ')}`);
@@ -108,6 +108,8 @@ export async function lmForget(o: { model: LanguageModel; manifest: LmManifest |
   const t0 = performance.now();
   const res = await method.run(o.model, params, { forget, retain, seed, onStep: o.onStep });
   const seconds = (performance.now() - t0) / 1000;
+  /** Lines the method wants a person to read (e.g. that generic-labels found no anchor dictionary). */
+  const notes = (res.details?.notes as string[] | undefined) ?? [];
   const removedIds = o.corpus.train.filter((d) => removed.includes(d.source)).map((d) => d.id);
   const manifest: Omit<LmManifest, 'files' | 'modelHash'> = {
     ...o.manifest,
@@ -117,14 +119,18 @@ export async function lmForget(o: { model: LanguageModel; manifest: LmManifest |
     removed: { sources: removed, numPassages: removedIds.length, passageIdsSha256: hashIds(removedIds) },
     seed,
     timings: { wallSeconds: seconds },
-    metrics: { ...(res.details?.losses ? { lossLast: (res.details.losses as number[]).at(-1) } : {}) },
+    metrics: {
+      ...(res.details?.losses ? { lossLast: (res.details.losses as number[]).at(-1) } : {}),
+      ...(res.details?.anchors ? { anchors: res.details.anchors } : {}),
+      ...(notes.length ? { notes } : {}),
+    },
     backend: tf.getBackend(),
     createdAt: new Date().toISOString(),
   };
   delete (manifest as Partial<LmManifest>).files;
   delete (manifest as Partial<LmManifest>).modelHash;
   const saved = o.out ? await saveLm(o.out, res.model, manifest) : manifest;
-  return { model: res.model, manifest: saved, seconds };
+  return { model: res.model, manifest: saved, seconds, notes };
 }
 
 /** Load a model directory and its corpus (fingerprint-checked). */

@@ -217,7 +217,7 @@ export const genericLabels: LmMethod<z.infer<typeof schema>> = {
             ? 'baseline logits from anchor-translated passages, aligned to the original positions'
             : `no anchor dictionary (or no anchor term in the passages) for ${[...dicts.keys()].join(', ')}: reinforced-model formula only, no substitution`,
       };
-      return { model: r.model, details: { losses: r.losses, anchors } };
+      return { model: r.model, details: { losses: r.losses, anchors, notes: [`generic-labels: ${anchors.note}`] } };
     } finally {
       disposeModel(reinforced);
     }
