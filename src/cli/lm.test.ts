@@ -36,6 +36,9 @@ test('lm forget → lm audit writes a version naming its parent and a report', a
   const g = run('--json', 'lm', 'generate', '--model', out, '--prompt', 'Call me', '--max-tokens', '5');
   assert.equal(g.code, 0, g.stderr);
   assert.equal(typeof JSON.parse(g.stdout)[0].continuation, 'string');
+  const g0 = run('--json', 'lm', 'generate', '--model', out, '--prompt', 'Call me', '--max-tokens', '5', '--temperature', '0');
+  assert.equal(g0.code, 0, g0.stderr);
+  assert.equal(JSON.parse(g0.stdout)[0].continuation, JSON.parse(g.stdout)[0].continuation, 'temperature 0 = greedy (the default)');
 });
 
 test('lm errors map to exit codes', () => {

@@ -146,14 +146,15 @@ export function addLmCommands(program: Command): void {
     .requiredOption('--model <dir>', 'model directory')
     .requiredOption('--prompt <text>', 'prompt text; repeatable', collect)
     .option('--max-tokens <n>', 'bytes to generate', int, 64)
-    .option('--temperature <t>', 'sample at this temperature (default: greedy)', num)
-    .option('--top-k <k>', 'sample from the k most likely bytes', int, 0)
+    .option('--temperature <t>', 'sample at this temperature; 0 = greedy (the default)', num)
+    .option('--top-k <k>', 'sample (at --temperature, default 1) from the k most likely bytes', int, 0)
     .option('--seed <n>', 'sampling seed', int, 0)
     .action(async (o) => {
       await initEngine(g().backend);
       const { model } = await loadLm(o.model);
-      const sample = o.temperature !== undefined || o.topK > 0;
-      const outs = generate(model, o.prompt, { maxNewTokens: o.maxTokens, strategy: sample ? 'sample' : 'greedy', temperature: o.temperature ?? 1, topK: o.topK, seed: o.seed });
+      if (o.temperature !== undefined && o.temperature < 0) throw new UnlearnError('INVALID_ARGS', `--temperature ${o.temperature} is negative`, 'use 0 for greedy decoding or a positive temperature');
+      const sample = o.temperature !== 0 && (o.temperature !== undefined || o.topK > 0);
+      const outs = generate(model, o.prompt, { maxNewTokens: o.maxTokens, strategy: sample ? 'sample' : 'greedy', temperature: sample ? (o.temperature ?? 1) : 1, topK: o.topK, seed: o.seed });
       out(o.prompt.map((p: string, i: number) => ({ prompt: p, continuation: outs[i] })), o.prompt.map((p: string, i: number) => `${p}${outs[i]}`).join('\n'));
       disposeModel(model);
     });

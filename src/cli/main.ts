@@ -147,16 +147,16 @@ function checkTrainFlags(o: Record<string, unknown>, given: (key: string) => boo
   const convex = Boolean(o.certified) || o.model === 'ridge';
   const mode = o.sisa ? '--sisa' : convex ? (o.certified ? '--certified' : '--model ridge') : 'plain training';
   const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-  const misplaced = (keys: string[], allowed: boolean, owner: string) => {
+  const misplaced = (keys: string[], allowed: boolean, owner: string, why = '') => {
     const bad = keys.filter(given);
-    if (bad.length && !allowed) throw new UnlearnError('INVALID_ARGS', `${bad.map(flag).join(', ')} ${bad.length === 1 ? 'applies' : 'apply'} to ${owner}, not to ${mode}`, `drop ${bad.map(flag).join(', ')} or train with ${owner}`);
+    if (bad.length && !allowed) throw new UnlearnError('INVALID_ARGS', `${bad.map(flag).join(', ')} ${bad.length === 1 ? 'applies' : 'apply'} to ${owner}, not to ${mode}${why}`, `drop ${bad.map(flag).join(', ')}`);
   };
   if (o.sisa && convex) throw new UnlearnError('INVALID_ARGS', `--sisa cannot be combined with ${o.certified ? '--certified' : '--model ridge'}`, 'train either a SISA ensemble or a convex model with certified/exact removal');
   misplaced(['epsilon', 'delta', 'sigma', 'featuresFrom'], Boolean(o.certified), '--certified');
   misplaced(['lambda'], convex, '--certified or --model ridge');
   misplaced(['shards', 'slices', 'aggregate', 'workers'], Boolean(o.sisa), '--sisa');
-  misplaced(['checkpointDir'], !o.sisa && !convex, 'plain training (SISA keeps its own slice checkpoints)');
-  misplaced(['hidden', 'optimizer', 'lr', 'epochs', 'batchSize', 'weightDecay'], !convex, 'network training (a convex model is solved to its optimum)');
+  misplaced(['checkpointDir'], !o.sisa && !convex, 'plain training', ' (SISA keeps its own slice checkpoints)');
+  misplaced(['hidden', 'optimizer', 'lr', 'epochs', 'batchSize', 'weightDecay'], !convex, 'network training', ' (a convex model is solved to its optimum)');
 }
 
 addSelectorOptions(
