@@ -9,6 +9,7 @@ import { collect, int, json, num } from './args.js';
 import { initEngine, type BackendName } from '../engine/backend.js';
 import { UnlearnError } from '../errors.js';
 import { loadProbes } from '../lm/audit/knowledge.js';
+import { privLeak } from '../lm/audit/privleak.js';
 import { listSources } from '../lm/data.js';
 import { generate } from '../lm/generate.js';
 import { loadLm, type LmManifest } from '../lm/io.js';
@@ -124,7 +125,7 @@ export function addLmCommands(program: Command): void {
       const retrainSeconds = ref?.manifest.timings.wallSeconds;
       if (orig) {
         const a = lmAudit({ model: orig.model, corpus, source, probes, options, reference: undefined }).audit;
-        if (reference) a.forget.privLeak = (a.forget.mia.auc - reference.forget.mia.auc) / reference.forget.mia.auc;
+        if (reference) a.forget.privLeak = privLeak(a.forget.mia.auc, reference.forget.mia.auc);
         rows.push({ name: 'original', guarantee: orig.manifest.method.guarantee, audit: a, seconds: orig.manifest.timings.wallSeconds });
       }
       if (reference && ref) rows.push({ name: `retrain`, guarantee: ref.manifest.method.guarantee, audit: reference, seconds: ref.manifest.timings.wallSeconds, costVsRetrain: 1 });

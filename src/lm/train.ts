@@ -21,6 +21,8 @@ export interface LmBatch {
   targets: Int32Array;
   /** float32 [B·T]: 1 where the target is a real token, 0 on padding. */
   weights: Float32Array;
+  /** The texts of the rows, in row order (before truncation to T). */
+  texts: string[];
 }
 
 /**
@@ -42,7 +44,7 @@ export function makeBatch(texts: string[], contextLength: number): LmBatch {
       weights[b * T + t] = 1;
     }
   });
-  return { B, T, inputs, targets, weights };
+  return { B, T, inputs, targets, weights, texts: [...texts] };
 }
 
 /** The batch as tensors: inputs, targets int32 [B, T]; weights float32 [B, T]. Dispose after use. */

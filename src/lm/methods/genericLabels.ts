@@ -3,7 +3,6 @@ import { z } from 'zod';
 import * as tf from '@tensorflow/tfjs-core';
 import { deriveSeed } from '../../engine/rng.js';
 import { anchorDictionaryFor, ROLE_ANCHOR_REST, translate, type AnchorDictionary, type Translation } from '../anchors/anchors.js';
-import type { LmDocument } from '../data.js';
 import { cloneModel, disposeModel, forward, type LanguageModel } from '../model.js';
 import { encode } from '../tokenizer.js';
 import { makeBatch, trainLm } from '../train.js';
@@ -115,9 +114,6 @@ export function anchoredGenericLogits(base: LanguageModel, reinforced: LanguageM
   return tf.sub(vb, tf.mul(tf.relu(tf.sub(vr, vb)), alpha)) as tf.Tensor3D;
 }
 
-/** Row keys: the bytes a training row holds (its first T bytes), as a latin1 string. */
-const rowKey = (bytes: ArrayLike<number>) => Buffer.from(Uint8Array.from(bytes as ArrayLike<number>)).toString('latin1');
-
 /**
  * "Who's Harry Potter?" (Eldan & Russinovich 2023, "Approximate Unlearning in LLMs"), both parts:
  *
@@ -157,43 +153,28 @@ export const genericLabels: LmMethod<z.infer<typeof schema>> = {
   paramsSchema: schema,
   async run(original, p, ctx) {
     const T = original.config.contextLength;
-    // Anchor translations of the forget passages, keyed by the bytes of their training row.
+    // Anchor translations of the forget passages, keyed by their text.
     const dicts = new Map<string, AnchorDictionary | null>();
     for (const d of ctx.forget) if (!dicts.has(d.source)) dicts.set(d.source, p.anchors ? anchorDictionaryFor(d.source) : null);
-    const byRow = new Map<string, { doc: LmDocument; tr: Translation | null }>();
+    const byText = new Map<string, Translation | null>();
     let passagesWithAnchors = 0;
     for (const doc of ctx.forget) {
       const dict = dicts.get(doc.source);
       const tr = dict ? translate(doc.text, dict) : null;
-      const key = rowKey(encode(doc.text).subarray(0, T));
-      if (!byRow.has(key)) byRow.set(key, { doc, tr: tr && tr.spans.length ? tr : null });
+      if (!byText.has(doc.text)) byText.set(doc.text, tr && tr.spans.length ? tr : null);
       if (tr?.spans.length) passagesWithAnchors++;
     }
-    const useAnchors = [...byRow.values()].some((r) => r.tr);
+    const useAnchors = [...byText.values()].some((tr) => tr);
     const counts = { translated: 0, fallback: 0, masked: 0, anchors: 0 };
 
     const reinforced = cloneModel(original);
     try {
       trainLm(reinforced, ctx.forget, { steps: p.reinforceSteps, batchSize: p.batchSize, learningRate: p.reinforceLearningRate, clipNorm: p.clipNorm, seed: deriveSeed(ctx.seed, 'reinforce') });
       const V = original.config.vocabSize;
-      const r = optimizeFrom(original, p, ctx, false, (m, f) => {
+      const r = optimizeFrom(original, p, ctx, false, (m, f, _r, fb) => {
         let al: AnchorAlignment | null = null;
         if (useAnchors) {
-          // Recover each row's passage from its targets (the row's bytes where weight = 1).
-          const [B] = f.targets.shape;
-          const tg = f.targets.dataSync();
-          const w = f.weights.dataSync();
-          const texts: string[] = [];
-          const trs: (Translation | null)[] = [];
-          for (let b = 0; b < B; b++) {
-            const bytes: number[] = [];
-            for (let t = 0; t < T && w[b * T + t] > 0; t++) bytes.push(tg[b * T + t]);
-            const hit = byRow.get(rowKey(bytes));
-            if (!hit) throw new Error('generic-labels: a forget batch row matches no forget passage');
-            texts.push(hit.doc.text);
-            trs.push(hit.tr);
-          }
-          al = alignAnchors(texts, trs, T);
+          al = alignAnchors(fb.texts, fb.texts.map((t) => byText.get(t) ?? null), T);
           for (const k of Object.keys(counts) as (keyof typeof counts)[]) counts[k] += al.counts[k];
         }
         const target = tf.tidy(() => {

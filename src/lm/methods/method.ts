@@ -69,14 +69,15 @@ type Tensors = ReturnType<typeof batchTensors>;
 
 /**
  * The shared loop: clone θ_o, then for `steps` steps draw a forget batch (and a retain batch when
- * `useRetain`) and take an Adam step on `loss(model, forgetTensors, retainTensors)`.
+ * `useRetain`) and take an Adam step on `loss(model, forgetTensors, retainTensors, forgetBatch)`
+ * (the host batch, with its texts, for methods that need them).
  */
 export function optimizeFrom(
   original: LanguageModel,
   p: { steps: number; batchSize: number; learningRate: number; clipNorm: number },
   ctx: LmUnlearnContext,
   useRetain: boolean,
-  loss: (m: LanguageModel, f: Tensors, r: Tensors | null) => tf.Scalar,
+  loss: (m: LanguageModel, f: Tensors, r: Tensors | null, forgetBatch: LmBatch) => tf.Scalar,
   label: string,
 ): { model: LanguageModel; losses: number[] } {
   if (ctx.forget.length === 0) throw new UnlearnError('INVALID_PARAMS', 'the forget source has no training passages', 'pick a source the model was trained on');
@@ -91,7 +92,7 @@ export function optimizeFrom(
     for (let s = 0; s < p.steps; s++) {
       const fb: LmBatch = fs.next();
       const rb: LmBatch | null = rs ? rs.next() : null;
-      const l = lmStep(opt, vars, () => loss(model, batchTensors(fb), rb ? batchTensors(rb) : null), p.clipNorm, `in ${label} step ${s}`);
+      const l = lmStep(opt, vars, () => loss(model, batchTensors(fb), rb ? batchTensors(rb) : null, fb), p.clipNorm, `in ${label} step ${s}`);
       losses.push(l);
       ctx.onStep?.(s, l);
     }
