@@ -2,10 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { UnlearnError } from '../errors.js';
-import { releaseStaging, stagingPath } from './staging.js';
+import { commitStaging, releaseStaging, stagingPath } from './staging.js';
 import type { ModelManifest } from './manifest.js';
 import { hashIds } from '../data/dataset.js';
 
@@ -58,40 +58,25 @@ export async function ensureDir(dir: string): Promise<void> {
 }
 
 /**
- * Write files into `dir` atomically: everything goes to a sibling temp directory, each file is
- * fsynced, then the temp dir is renamed over `dir` (an existing `dir` is replaced). A crash leaves
- * either the old directory or the new one, never a half-written one.
- * @throws UnlearnError IO_ERROR when the parent cannot be written.
+ * Write files into `dir` atomically: everything goes to a sibling staging directory, each file is
+ * fsynced, then the staging directory is moved into place by {@link commitStaging} — no-replace
+ * unless `dir` was claimed with `--force` (see src/models/staging.ts) or `replace` is set. A crash
+ * leaves either the old directory or the new one, never a half-written one.
+ * @throws UnlearnError IO_ERROR when the parent cannot be written or `dir` appeared meanwhile.
  */
-export async function writeDirAtomic(dir: string, files: Record<string, Uint8Array | string>): Promise<void> {
-  const parent = dirname(dir);
+export async function writeDirAtomic(dir: string, files: Record<string, Uint8Array | string>, opts: { replace?: boolean } = {}): Promise<void> {
   const tmp = stagingPath(dir);
   try {
-    await ensureDir(parent);
+    await ensureDir(dirname(tmp));
     await mkdir(tmp);
     for (const [name, data] of Object.entries(files)) await writeFileSynced(join(tmp, name), data);
-    await replaceDir(tmp, dir);
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     releaseStaging(tmp);
+    if (e instanceof UnlearnError) throw e;
     throw new UnlearnError('IO_ERROR', `cannot write ${dir}: ${(e as Error).message}`, 'check the output path and free disk space');
   }
-}
-
-/**
- * Move a fully written staging directory to `dir`, replacing an existing `dir` (renamed aside,
- * then removed), so a reader sees the old directory or the new one, never a mix.
- */
-export async function replaceDir(staging: string, dir: string): Promise<void> {
-  if (existsSync(dir)) {
-    const old = `${staging}-old`;
-    await rename(dir, old);
-    await rename(staging, dir);
-    await rm(old, { recursive: true, force: true });
-  } else {
-    await rename(staging, dir);
-  }
-  releaseStaging(staging);
+  await commitStaging(tmp, dir, opts);
 }
 
 /** Serialise a model to the TensorFlow.js LayersModel file format: model.json text + weights.bin bytes. */
