@@ -168,8 +168,10 @@ const alive = (pid: number) => {
 };
 
 /** Take the lock file of `real` (O_EXCL; a lock of a dead pid is stale and taken over). @throws UnlearnError IO_ERROR when another live run holds it. */
+const lockPath = (real: string) => join(dirname(real), `.${stem(real)}.lock`);
+
 function lock(real: string, shown: string): void {
-  const path = join(dirname(real), `.${stem(real)}.lock`);
+  const path = lockPath(real);
   if (locks.has(path)) return;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
@@ -321,4 +323,16 @@ export async function commitStaging(staging: string, dir: string, opts: { replac
     throw new UnlearnError('IO_ERROR', `cannot write ${dir}: ${(e as Error).message}`, 'check the output path and free disk space');
   }
   live.delete(staging);
+  if (claims.delete(real)) unlock(real);
+}
+
+/** Release the lock file of a committed output (the run is done with it). */
+function unlock(real: string): void {
+  const path = lockPath(real);
+  try {
+    unlinkSync(path);
+  } catch {
+    /* already gone */
+  }
+  locks.delete(path);
 }
