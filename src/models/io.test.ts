@@ -142,7 +142,7 @@ test('defect 5: the whole manifest is sealed — an edited recipe is MODEL_CORRU
   assert.ok(saved.software?.backend && saved.software.node === process.version);
   assert.equal((await loadModel(dir)).manifest.manifestSha256, saved.manifestSha256);
   const text = await readFile(join(dir, 'manifest.json'), 'utf8');
-  for (const edit of [(m: ModelManifest) => (m.recipe.learningRate = 0.5), (m: ModelManifest) => (m.method.guarantee = 'certified'), (m: ModelManifest) => (m.spec.hidden = [9]), (m: ModelManifest) => delete m.manifestSha256]) {
+  for (const edit of [(m: ModelManifest) => (m.recipe.learningRate = 0.5), (m: ModelManifest) => (m.method.guarantee = 'certified'), (m: ModelManifest) => ((m.spec as { hidden: number[] }).hidden = [9]), (m: ModelManifest) => delete m.manifestSha256]) {
     const m = JSON.parse(text) as ModelManifest;
     edit(m);
     await writeFile(join(dir, 'manifest.json'), JSON.stringify(m, null, 1));
