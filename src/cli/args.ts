@@ -1,5 +1,6 @@
 /** Argument parsers shared by the CLI commands (commander `argParser` functions). */
 import { InvalidArgumentError } from 'commander';
+import { UnlearnError } from '../errors.js';
 
 /** An integer, else commander's invalid-argument error. */
 export const int = (v: string): number => {
@@ -15,13 +16,29 @@ export const num = (v: string): number => {
   return n;
 };
 
-/** A JSON value. */
-export const json = (v: string): unknown => {
+/** A positive integer (e.g. a worker count). */
+export const posInt = (v: string): number => {
+  const n = int(v);
+  if (n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+};
+
+/**
+ * Method params: a JSON object. Malformed JSON and JSON that is not an object (`[1,2]`, `3`) are
+ * the same problem — invalid params — and both give INVALID_PARAMS (exit 3).
+ * @throws UnlearnError INVALID_PARAMS.
+ */
+export const json = (v: string): Record<string, unknown> => {
+  let parsed: unknown;
   try {
-    return JSON.parse(v);
-  } catch {
-    throw new InvalidArgumentError('not valid JSON');
+    parsed = JSON.parse(v);
+  } catch (e) {
+    throw new UnlearnError('INVALID_PARAMS', `--params is not valid JSON (${(e as Error).message})`, 'pass a JSON object, e.g. \'{"epochs":2}\'');
   }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new UnlearnError('INVALID_PARAMS', `--params must be a JSON object, not ${Array.isArray(parsed) ? 'an array' : JSON.stringify(parsed)}`, 'pass a JSON object, e.g. \'{"epochs":2}\'');
+  }
+  return parsed as Record<string, unknown>;
 };
 
 /** Repeatable option: collects values into a list. */

@@ -9,7 +9,7 @@ import { UnlearnError } from '../errors.js';
 import { loadProbes } from '../lm/audit/knowledge.js';
 import { privLeak } from '../lm/audit/privleak.js';
 import { listSources } from '../lm/data.js';
-import { generate } from '../lm/generate.js';
+import { generate, sampleOptionsSchema } from '../lm/generate.js';
 import { loadLm, type LmManifest } from '../lm/io.js';
 import { listLmMethods } from '../lm/methods/index.js';
 import { disposeModel, numParams } from '../lm/model.js';
@@ -145,11 +145,13 @@ export function addLmCommands(program: Command): void {
     .option('--top-k <k>', 'sample (at --temperature, default 1) from the k most likely bytes', int, 0)
     .option('--seed <n>', 'sampling seed', int, 0)
     .action(async (o) => {
-      await initEngine(g().backend);
-      const { model } = await loadLm(o.model);
       if (o.temperature !== undefined && o.temperature < 0) throw new UnlearnError('INVALID_ARGS', `--temperature ${o.temperature} is negative`, 'use 0 for greedy decoding or a positive temperature');
       const sample = o.temperature !== 0 && (o.temperature !== undefined || o.topK > 0);
-      const outs = generate(model, o.prompt, { maxNewTokens: o.maxTokens, strategy: sample ? 'sample' : 'greedy', temperature: sample ? (o.temperature ?? 1) : 1, topK: o.topK, seed: o.seed });
+      // Checked before the model is loaded: --top-k 1000 or --max-tokens 0 fail at once.
+      const options = sampleOptionsSchema.parse({ maxNewTokens: o.maxTokens, strategy: sample ? 'sample' : 'greedy', temperature: sample ? (o.temperature ?? 1) : 1, topK: o.topK, seed: o.seed });
+      await initEngine(g().backend);
+      const { model } = await loadLm(o.model);
+      const outs = generate(model, o.prompt, options, true);
       out(o.prompt.map((p: string, i: number) => ({ prompt: p, continuation: outs[i] })), o.prompt.map((p: string, i: number) => `${p}${outs[i]}`).join('\n'));
       disposeModel(model);
     });

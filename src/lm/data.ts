@@ -121,6 +121,10 @@ export function passages(text: string, maxBytes: number, limit = Infinity): stri
  *   DATASET_MISSING when the npm corpora are not installed.
  */
 export function loadLmCorpus(options: Partial<CorpusOptions> = {}): LmCorpus {
+  // Name an unknown source first: it is the likelier mistake than the count (e.g. one misspelt --source).
+  const known = sourceTexts();
+  const unknown = (options.sources ?? []).filter((s) => !known.has(s));
+  if (unknown.length) throw new UnlearnError('SUBJECT_NOT_FOUND', `unknown text source${unknown.length > 1 ? 's' : ''} ${unknown.map((s) => `"${s}"`).join(', ')}`, 'list sources with `unlearn lm sources`');
   const parsed = corpusOptionsSchema.safeParse(options);
   if (!parsed.success) throw new UnlearnError('INVALID_PARAMS', `corpus options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 'see `unlearn lm train --help`');
   const o = parsed.data;
