@@ -33,7 +33,7 @@ export const corpusOptionsSchema = z.object({
   /** Source ids to include. */
   sources: z.array(z.string()).min(2, 'give at least 2 sources (one to forget, one to keep)').refine((a) => new Set(a).size === a.length, 'a source is listed twice').default(['moby-dick', 'sotu/george-washington', 'sotu/abraham-lincoln', 'sotu/franklin-d-roosevelt', 'sotu/john-f-kennedy', 'sotu/barack-obama']),
   /** Maximum UTF-8 bytes per passage (a model's context length fits BOS + one passage). */
-  passageBytes: z.number().int().min(16).max(4096).default(63),
+  passageBytes: z.number().int().min(16).max(4096).default(64),
   /** Passages kept per source, from the start of its text. */
   maxPassagesPerSource: z.number().int().min(4).default(200),
   /** Fraction of each source's passages held out (seeded). */
