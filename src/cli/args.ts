@@ -1,5 +1,6 @@
 /** Argument parsers shared by the CLI commands (commander `argParser` functions). */
 import { InvalidArgumentError } from 'commander';
+import { z } from 'zod';
 import { UnlearnError } from '../errors.js';
 
 /** An integer, else commander's invalid-argument error. */
@@ -57,3 +58,13 @@ export const keyValue = (v: string, prev: Record<string, unknown> = {}): Record<
   }
   return { ...prev, [v.slice(0, eq)]: value };
 };
+
+/** A method's params as JSON Schema properties (name → type, default, description); absent defaults come from the model's recipe. */
+export function methodParams(schema: z.ZodType): Record<string, { type?: string; default?: unknown; description?: string }> {
+  const js = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, { type?: string; default?: unknown; description?: string }> };
+  return js.properties ?? {};
+}
+
+/** `name=default, …` of {@link methodParams} for the method listings. */
+export const fmtParams = (p: Record<string, { type?: string; default?: unknown }>): string =>
+  Object.entries(p).map(([k, v]) => `${k}${v.default !== undefined ? `=${JSON.stringify(v.default)}` : ''}`).join(', ') || '(none)';

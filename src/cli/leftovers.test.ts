@@ -50,3 +50,12 @@ test('defect 9: demo and bench refuse an existing non-empty --out without --forc
   assert.ok(!existsSync(join(dir, 'd')), 'a failed demo leaves no --out');
   assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('.')), [], 'no staging directory or lock left');
 });
+
+test('issue 10.7: `unlearn lm methods` lists each method\'s params as `unlearn methods` does', () => {
+  const r = runCli('--json', 'lm', 'methods');
+  assert.equal(r.code, 0, r.stderr);
+  const ms = JSON.parse(r.stdout) as { id: string; params: Record<string, { default?: unknown }> }[];
+  const npo = ms.find((m) => m.id === 'npo');
+  assert.ok(npo && 'beta' in npo.params && 'steps' in npo.params, JSON.stringify(npo));
+  assert.match(runCli('lm', 'methods').stdout, /params: .*beta=/);
+});

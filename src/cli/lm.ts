@@ -3,7 +3,7 @@
  * sources). Parsing and printing only; the work is in src/lm/workflows.ts.
  */
 import { Command, Option } from 'commander';
-import { collect, int, json, num } from './args.js';
+import { collect, fmtParams, int, json, methodParams, num } from './args.js';
 import { initEngine, type BackendName } from '../engine/backend.js';
 import { UnlearnError } from '../errors.js';
 import { loadProbes } from '../lm/audit/knowledge.js';
@@ -41,8 +41,8 @@ export function addLmCommands(program: Command): void {
   lm.command('methods')
     .description('list the language-model unlearning methods')
     .action(() => {
-      const ms = listLmMethods().map((m) => ({ id: m.id, guarantee: m.guarantee, description: m.description, reference: m.reference }));
-      out(ms, ms.map((m) => `${m.id.padEnd(20)} ${m.guarantee.padEnd(12)} ${m.description}\n${' '.repeat(34)}${m.reference}`).join('\n'));
+      const ms = listLmMethods().map((m) => ({ id: m.id, guarantee: m.guarantee, description: m.description, reference: m.reference, params: methodParams(m.paramsSchema) }));
+      out(ms, ms.map((m) => `${m.id.padEnd(20)} ${m.guarantee.padEnd(12)} ${m.description}\n${' '.repeat(34)}${m.reference}\n${' '.repeat(34)}params: ${fmtParams(m.params)}`).join('\n'));
     });
 
   lm.command('train')

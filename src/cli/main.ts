@@ -4,8 +4,8 @@
  * (src/errors.ts), listed in README.md.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { collect, int, json, keyValue, num, posInt } from './args.js';
-import { z, ZodError } from 'zod';
+import { collect, fmtParams, int, json, keyValue, methodParams, num, posInt } from './args.js';
+import { ZodError } from 'zod';
 import { initEngine, type BackendName } from '../engine/backend.js';
 import { EXIT_CODES, EXIT_INTERNAL, UnlearnError } from '../errors.js';
 import { listDatasets, loadDataset } from '../data/registry.js';
@@ -229,8 +229,6 @@ program
   .description('list the unlearning methods')
   .action(() => {
     const ms = listMethods().map((m) => ({ id: m.id, guarantee: m.guarantee, description: m.description, reference: m.reference, params: methodParams(m.paramsSchema) }));
-    const fmtParams = (p: Record<string, { type?: string; default?: unknown }>) =>
-      Object.entries(p).map(([k, v]) => `${k}${v.default !== undefined ? `=${JSON.stringify(v.default)}` : ''}`).join(', ') || '(none)';
     out(ms, ms.map((m) => `${m.id.padEnd(14)} ${m.guarantee.padEnd(12)} ${m.description}\n${' '.repeat(28)}${m.reference}\n${' '.repeat(28)}params: ${fmtParams(m.params)}`).join('\n'));
   });
 
@@ -283,10 +281,4 @@ try {
     process.stderr.write(`unlearn: internal error: ${(e as Error).stack ?? e}\n`);
     process.exitCode = EXIT_INTERNAL;
   }
-}
-
-/** A method's params as JSON Schema properties (name → type, default, description); absent defaults come from the model's recipe. */
-function methodParams(schema: z.ZodType): Record<string, { type?: string; default?: unknown; description?: string }> {
-  const js = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, { type?: string; default?: unknown; description?: string }> };
-  return js.properties ?? {};
 }
