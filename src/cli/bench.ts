@@ -9,11 +9,11 @@ import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackendName } from '../engine/backend.js';
 import { UnlearnError } from '../errors.js';
-import { runBenchmark, type BenchMethod } from '../eval/benchmark.js';
-import type { FarmProgress } from '../eval/farm.js';
+import { runBenchmark, type BenchMethod } from '../workflows/benchmark.js';
+import type { FarmProgress } from '../workflows/farm.js';
 import { renderHtmlReport } from '../report/html.js';
 import { leaderboardJson, leaderboardMarkdown, leaderboardTable } from '../report/leaderboard.js';
-import type { ForgetSelector } from '../unlearn/forgetSet.js';
+import type { ForgetSelector } from '../data/forgetSet.js';
 import { ensureDir } from '../models/io.js';
 
 /**
