@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { UnlearnError } from '../../errors.js';
 import type { VersionManifest } from '../../models/formats.js';
 import { writeDirAtomic } from '../../models/io.js';
+import { checkSeal, sealManifest } from '../../models/seal.js';
 import type { CertifiedLogistic, RemovalBudget } from './logistic.js';
 import type { RidgeModel } from './ridge.js';
 
@@ -103,7 +104,7 @@ export async function saveCertified(
   const modelHash = createHash('sha256')
     .update(Object.keys(meta).sort().map((k) => `${k}:${meta[k].sha256}`).join('\n'))
     .digest('hex');
-  const full: CertifiedManifest = { ...manifest, format: CERTIFIED_FORMAT, files: meta, modelHash, model: info };
+  const full: CertifiedManifest = sealManifest({ ...manifest, format: CERTIFIED_FORMAT, files: meta, modelHash, model: info });
   await writeDirAtomic(dir, { ...all, 'manifest.json': JSON.stringify(full, null, 1) + '\n' });
   return full;
 }
@@ -135,6 +136,7 @@ export async function loadCertified(dir: string): Promise<StoredCertified> {
     throw corrupt(`manifest.json is not valid JSON (${(e as Error).message})`);
   }
   if (manifest?.format !== CERTIFIED_FORMAT || !manifest.files || !manifest.model) throw corrupt('manifest.json is not an unlearn-certified/1 manifest');
+  checkSeal(manifest, dir);
   const bufs: Record<string, Buffer> = {};
   for (const [name, want] of Object.entries(manifest.files)) {
     const p = join(dir, name);
