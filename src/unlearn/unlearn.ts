@@ -25,7 +25,8 @@ export interface UnlearnResult {
  * model's lineage, validate params (zod), run the method on θ_o without mutating it, and compose
  * the new version's manifest (parent hash, lineage = retain ids, cumulative removed ids, params,
  * seed, timing).
- * @throws UnlearnError UNKNOWN_METHOD, INVALID_PARAMS (params or selector), SUBJECT_NOT_FOUND,
+ * @throws UnlearnError UNKNOWN_METHOD, INVALID_PARAMS (params or selector, an empty forget set, or
+ *   one that is the whole training lineage), SUBJECT_NOT_FOUND,
  *   DATASET_INVALID (the split is not the one the model was trained on).
  */
 export async function unlearn(
@@ -48,6 +49,7 @@ export async function unlearn(
   }
   const seed = opts.seed ?? m.seed;
   const forget = 'forgetIdx' in selector ? selector : selectForgetSet(split.train, m.lineage.trainIds, selector, { seed, resolveSubject: opts.resolveSubject });
+  checkPartition(forget);
   const ctx = { split, forget, spec: m.spec, recipe: m.recipe, seed, quiet: opts.quiet };
   const t0 = performance.now();
   const out = await method.run(stored.model, parsed.data, ctx);
@@ -76,6 +78,16 @@ export async function unlearn(
     extra: { details: out.details ?? {}, inputModelHash: m.modelHash },
   };
   return { model: out.model, manifest, forget, seconds, details: out.details ?? {} };
+}
+
+/**
+ * A forget set every method can act on: non-empty, and leaving a non-empty retain set (otherwise
+ * e.g. NegGrad+ would take no step and silently return θ_o).
+ * @throws UnlearnError INVALID_PARAMS naming the problem.
+ */
+export function checkPartition(forget: Pick<ForgetSet, 'forgetIdx' | 'retainIdx'>): void {
+  if (forget.forgetIdx.length === 0) throw new UnlearnError('INVALID_PARAMS', 'the forget set is empty: there is nothing to unlearn', 'name examples of the model\'s training lineage (--subject, --id, --class or --random)');
+  if (forget.retainIdx.length === 0) throw new UnlearnError('INVALID_PARAMS', 'the forget set is the whole training set: no retain set is left to unlearn against', 'train a new model from scratch on other data instead');
 }
 
 /** The selector as recorded in a manifest: subjects replaced by their pseudonyms. */
