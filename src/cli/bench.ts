@@ -38,7 +38,7 @@ export function parseForget(spec: string): ForgetSelector {
 }
 
 /** A progress display with ETA on stderr: a bar on a terminal, a line every 5% otherwise. */
-function benchProgress(quiet: boolean): { tick(p: FarmProgress): void; stop(): void } {
+export function benchProgress(quiet: boolean): { tick(p: FarmProgress): void; stop(): void } {
   if (quiet) return { tick() {}, stop() {} };
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(

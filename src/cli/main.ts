@@ -15,6 +15,7 @@ import type { ForgetSelector } from '../data/forgetSet.js';
 import { checkOutDir, evalWorkflow, forgetWorkflow, runDemo, trainWorkflow } from '../workflows.js';
 import { pct } from '../report/table.js';
 import { addBenchCommand } from './bench.js';
+import { addTuneCommand } from './tune.js';
 import { addLmCommands } from './lm.js';
 import { pruneCheckpoints, sisaTrainWorkflow } from '../unlearn/sisa/index.js';
 import { trainCertifiedWorkflow } from '../unlearn/certified/index.js';
@@ -255,6 +256,7 @@ program
   });
 
 addBenchCommand(program);
+addTuneCommand(program);
 addLmCommands(program);
 
 try {
