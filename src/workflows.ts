@@ -60,6 +60,8 @@ export interface TrainWorkflowOptions {
 
 /** Load data, train θ_o from scratch, save it to `out`; returns the saved manifest and test accuracy. */
 export async function trainWorkflow(o: TrainWorkflowOptions): Promise<{ manifest: ModelManifest; testAccuracy: number }> {
+  // A --checkpoint-dir that is a file (or cannot be created) fails now, not after the first epoch.
+  if (o.checkpointDir) await ensureDir(o.checkpointDir);
   // A CNN needs image-shaped input: ask image datasets for [h, w, c] unless told otherwise.
   const dataOptions = { ...(o.kind === 'cnn' && o.dataset !== 'emails' ? { image: true } : {}), ...o.dataOptions };
   const split = await loadDataset(o.dataset, dataOptions);

@@ -19,7 +19,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnlearnError } from '../../errors.js';
 import type { VersionManifest } from '../../models/formats.js';
-import { writeDirAtomic } from '../../models/io.js';
+import { checkModelKind, writeDirAtomic } from '../../models/io.js';
 import { checkSeal, sealManifest } from '../../models/seal.js';
 import type { CertifiedLogistic, RemovalBudget } from './logistic.js';
 import type { RidgeModel } from './ridge.js';
@@ -122,7 +122,8 @@ const f32 = (b: Buffer) => new Float32Array(b.buffer.slice(b.byteOffset, b.byteO
 
 /**
  * Load a certified model directory, verifying every file's size and sha256 against the manifest.
- * @throws UnlearnError MODEL_MISSING (directory or file absent), MODEL_CORRUPT (bad manifest,
+ * @throws UnlearnError MODEL_MISSING (directory or file absent), INVALID_ARGS (a model of another
+ *   kind of this project, named), MODEL_CORRUPT (bad manifest,
  *   truncated or altered file, array sizes that do not fit the model).
  */
 export async function loadCertified(dir: string): Promise<StoredCertified> {
@@ -135,6 +136,7 @@ export async function loadCertified(dir: string): Promise<StoredCertified> {
   } catch (e) {
     throw corrupt(`manifest.json is not valid JSON (${(e as Error).message})`);
   }
+  checkModelKind(dir, manifest, CERTIFIED_FORMAT, 'pass a directory written by `unlearn train --certified` or `--model ridge`');
   if (manifest?.format !== CERTIFIED_FORMAT || !manifest.files || !manifest.model) throw corrupt('manifest.json is not an unlearn-certified/1 manifest');
   checkSeal(manifest, dir);
   const bufs: Record<string, Buffer> = {};
