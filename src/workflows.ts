@@ -10,9 +10,9 @@ import { loadDataset, loadSplitFor } from './data/registry.js';
 import { initEngine, type BackendName } from './engine/backend.js';
 import { UnlearnError } from './errors.js';
 import { raCollapseWarning } from './eval/collapse.js';
-import { compareMethods, type Comparison, type MethodRun } from './eval/compare.js';
+import { compareMethods, type Comparison, type MethodRun } from './workflows/compare.js';
 import { evaluateModel, type ModelEvaluation } from './eval/evaluate.js';
-import { accuracyOf, predict } from './eval/predict.js';
+import { accuracyOf, predict } from './train/predict.js';
 import { range } from './train/batches.js';
 import { ensureDir, loadModel, saveModel, writeFileSynced } from './models/io.js';
 import { claimOutDir, commitStaging, releaseStaging, stagingPath } from './models/staging.js';
@@ -22,15 +22,14 @@ import { formatHandlerFor, type EvalOutcome, type ForgetOutcome, type ForgetRequ
 import { comparisonMarkdown, comparisonTable, type ReportContext } from './report/comparisonReport.js';
 import { fitFromScratch, specFor } from './train/fit.js';
 import type { TrainRecipe } from './train/recipe.js';
-import type { ForgetSelector } from './unlearn/forgetSet.js';
-import { forgetSetOfVersion } from './unlearn/forgetSet.js';
+import { forgetSetOfVersion, type ForgetSelector } from './data/forgetSet.js';
 import { selectForgetSet, unlearn } from './unlearn/index.js';
-// Registers the SISA model format (unlearn-sisa/1) for forget/eval, and the demo's SISA row.
-import { appendSisaRow } from './unlearn/sisa/demo.js';
-import './unlearn/sisa/index.js';
-// Registers the certified format (unlearn-certified/1) for forget/eval.
-import './unlearn/certified/index.js';
-import { appendCertifiedRows } from './unlearn/certified/demo.js';
+// The demo's SISA and certified rows.
+import { appendSisaRow } from './workflows/sisaDemo.js';
+import { appendCertifiedRows } from './workflows/certifiedDemo.js';
+// Register the SISA (unlearn-sisa/1) and certified (unlearn-certified/1) model formats for forget/eval.
+import './workflows/sisaFormat.js';
+import './workflows/certifiedFormat.js';
 
 /** Write a text file atomically (temp file in the same directory, then rename). */
 export async function writeTextAtomic(path: string, text: string): Promise<void> {

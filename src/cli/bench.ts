@@ -8,11 +8,11 @@ import { int, json, num, posInt } from './args.js';
 import { join } from 'node:path';
 import type { BackendName } from '../engine/backend.js';
 import { UnlearnError } from '../errors.js';
-import { runBenchmark, type BenchMethod } from '../eval/benchmark.js';
-import type { FarmProgress } from '../eval/farm.js';
+import { runBenchmark, type BenchMethod } from '../workflows/benchmark.js';
+import type { FarmProgress } from '../workflows/farm.js';
 import { renderHtmlReport } from '../report/html.js';
 import { leaderboardJson, leaderboardMarkdown, leaderboardTable } from '../report/leaderboard.js';
-import type { ForgetSelector } from '../unlearn/forgetSet.js';
+import type { ForgetSelector } from '../data/forgetSet.js';
 import { ensureDir } from '../models/io.js';
 import { claimOutDir } from '../models/staging.js';
 import { writeTextAtomic } from '../workflows.js';
@@ -38,7 +38,7 @@ export function parseForget(spec: string): ForgetSelector {
 }
 
 /** A progress display with ETA on stderr: a bar on a terminal, a line every 5% otherwise. */
-function benchProgress(quiet: boolean): { tick(p: FarmProgress): void; stop(): void } {
+export function benchProgress(quiet: boolean): { tick(p: FarmProgress): void; stop(): void } {
   if (quiet) return { tick() {}, stop() {} };
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(

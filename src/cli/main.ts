@@ -11,10 +11,11 @@ import { EXIT_CODES, EXIT_INTERNAL, UnlearnError } from '../errors.js';
 import { listDatasets, loadDataset } from '../data/registry.js';
 import { SubjectIndex } from '../data/pseudonym.js';
 import { listMethods } from '../unlearn/index.js';
-import type { ForgetSelector } from '../unlearn/forgetSet.js';
+import type { ForgetSelector } from '../data/forgetSet.js';
 import { checkOutDir, evalWorkflow, forgetWorkflow, runDemo, trainWorkflow } from '../workflows.js';
 import { pct } from '../report/table.js';
 import { addBenchCommand } from './bench.js';
+import { addTuneCommand } from './tune.js';
 import { addLmCommands } from './lm.js';
 import { pruneCheckpoints, sisaTrainWorkflow } from '../unlearn/sisa/index.js';
 import { trainCertifiedWorkflow } from '../unlearn/certified/index.js';
@@ -257,6 +258,7 @@ program
   });
 
 addBenchCommand(program);
+addTuneCommand(program);
 addLmCommands(program);
 
 try {

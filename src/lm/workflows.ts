@@ -96,6 +96,7 @@ export async function lmRetrainWorkflow(o: { config: string | LmConfig; corpus?:
 /**
  * Forget `source` with `method` (or `retrain`) starting from a model; saves when `out` is given.
  * @throws UnlearnError SUBJECT_NOT_FOUND when the source is not in the model's lineage;
+ *   INVALID_PARAMS when it has no passages or is all that is left of the lineage;
  *   UNKNOWN_METHOD / INVALID_PARAMS for the method.
  */
 export async function lmForget(o: { model: LanguageModel; manifest: LmManifest | Omit<LmManifest, 'files' | 'modelHash'>; corpus: LmCorpus; source: string; method: string; params?: Record<string, unknown>; seed?: number; out?: string; onStep?: (s: number, l: number) => void; /** Overrides the parent hash (default: the input model's). */ parent?: string | null }): Promise<{ model: LanguageModel; manifest: Omit<LmManifest, 'files' | 'modelHash'> & Partial<LmManifest>; seconds: number; notes: string[] }> {
@@ -109,6 +110,8 @@ export async function lmForget(o: { model: LanguageModel; manifest: LmManifest |
   const docs = lineageDocs(o.corpus, removedBefore);
   const forget = docs.filter((d) => d.source === o.source);
   const retain = docs.filter((d) => d.source !== o.source);
+  if (forget.length === 0) throw new UnlearnError('INVALID_PARAMS', `source "${o.source}" has no training passages: there is nothing to unlearn`, 'pick a source the model was trained on');
+  if (retain.length === 0) throw new UnlearnError('INVALID_PARAMS', `source "${o.source}" is the whole training set: no retain set is left to unlearn against`, 'train a new model from scratch on other sources instead');
   const seed = o.seed ?? o.manifest.seed;
   const t0 = performance.now();
   const res = await method.run(o.model, params, { forget, retain, seed, onStep: o.onStep });

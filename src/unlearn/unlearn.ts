@@ -26,7 +26,8 @@ export interface UnlearnResult {
  * the new version's manifest (parent hash, lineage = retain ids, cumulative removed ids, params,
  * seed, timing). Subjects in the selector are real ids or their `s-…` pseudonyms (resolved with
  * the split's {@link SubjectIndex} unless `opts.resolveSubject` is given).
- * @throws UnlearnError UNKNOWN_METHOD, INVALID_PARAMS (params or selector), SUBJECT_NOT_FOUND,
+ * @throws UnlearnError UNKNOWN_METHOD, INVALID_PARAMS (params or selector, an empty forget set, or
+ *   one that is the whole training lineage), SUBJECT_NOT_FOUND,
  *   DATASET_INVALID (the split is not the one the model was trained on).
  */
 export async function unlearn(
@@ -52,6 +53,7 @@ export async function unlearn(
   let index: SubjectIndex | undefined;
   const resolveSubject = opts.resolveSubject ?? ((s: string) => (index ??= SubjectIndex.forSplit(split)).resolve(s));
   const forget = 'forgetIdx' in selector ? selector : selectForgetSet(split.train, m.lineage.trainIds, selector, { seed, resolveSubject });
+  checkPartition(forget);
   const ctx = { split, forget, spec: m.spec, recipe: m.recipe, seed, quiet: opts.quiet };
   const t0 = performance.now();
   const out = await method.run(stored.model, parsed.data, ctx);
@@ -80,6 +82,16 @@ export async function unlearn(
     extra: { details: out.details ?? {}, inputModelHash: m.modelHash },
   };
   return { model: out.model, manifest, forget, seconds, details: out.details ?? {} };
+}
+
+/**
+ * A forget set every method can act on: non-empty, and leaving a non-empty retain set (otherwise
+ * e.g. NegGrad+ would take no step and silently return θ_o).
+ * @throws UnlearnError INVALID_PARAMS naming the problem.
+ */
+export function checkPartition(forget: Pick<ForgetSet, 'forgetIdx' | 'retainIdx'>): void {
+  if (forget.forgetIdx.length === 0) throw new UnlearnError('INVALID_PARAMS', 'the forget set is empty: there is nothing to unlearn', 'name examples of the model\'s training lineage (--subject, --id, --class or --random)');
+  if (forget.retainIdx.length === 0) throw new UnlearnError('INVALID_PARAMS', 'the forget set is the whole training set: no retain set is left to unlearn against', 'train a new model from scratch on other data instead');
 }
 
 /** The selector as recorded in a manifest: subjects replaced by their pseudonyms. */
