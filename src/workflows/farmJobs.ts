@@ -199,7 +199,7 @@ export async function runFarmJob(args: { ctx: FarmContext; job: FarmJob }): Prom
   let result: FarmJobResult;
   if (job.kind === 'original') {
     const fit = await fitFromScratch(split, ctx.spec, recipe, { quiet: true });
-    await saveModel(modelPath(ctx.cacheDir, key), fit.model, fit.manifest);
+    await saveModel(modelPath(ctx.cacheDir, key), fit.model, fit.manifest, { replace: true }); // a cache entry: an orphan of a killed run is rewritten
     result = { ...base, ...targetOutputs(fit.model, split, forget), seconds: fit.seconds };
     fit.model.dispose();
   } else if (job.kind === 'retrain') {
@@ -234,7 +234,7 @@ export async function runFarmJob(args: { ctx: FarmContext; job: FarmJob }): Prom
       backend: tf.getBackend(),
       createdAt: base.createdAt,
       extra: { shadow: job.index },
-    });
+    }, { replace: true });
     result = { ...base, phiPool: Array.from(predictPhi(model, pool.train, range(pool.train.labels.length)).phi), seconds: r.seconds };
     model.dispose();
   } else {
