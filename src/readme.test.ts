@@ -53,4 +53,9 @@ test('defect 11: the README stands on its own — no file outside the repo, ever
   const { listDatasets } = await import('./data/registry.js');
   const comment = readme.match(/unlearn datasets +# (.*)/)?.[1] ?? '';
   for (const d of listDatasets()) assert.ok(comment.includes(d.name), `unlearn datasets comment lists ${d.name}`);
+  const { listMethods } = await import('./unlearn/index.js');
+  const methods = readme.match(/unlearn methods +# (.*)/)?.[1] ?? '';
+  for (const m of listMethods()) assert.match(methods, new RegExp(`(^|[ ,])${m.id}([ ,]|$)`), `unlearn methods comment lists ${m.id}`);
+  const docs = readFileSync(join(root, 'docs', 'methods.md'), 'utf8');
+  for (const m of listMethods()) assert.ok(docs.includes(`**${m.id}**`), `docs/methods.md describes ${m.id}`);
 });
