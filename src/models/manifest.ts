@@ -2,7 +2,7 @@ import type { ModelSpec } from './spec.js';
 import type { SoftwareVersions } from './seal.js';
 import type { TrainRecipe } from '../train/recipe.js';
 
-/** Guarantee levels of a model version (DESIGN.md §2). */
+/** Guarantee levels of a model version (docs/concepts.md). */
 export type Guarantee = 'exact' | 'certified' | 'approximate';
 
 /**

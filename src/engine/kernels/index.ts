@@ -1,6 +1,6 @@
 /**
  * Training kernels for @tensorflow/tfjs-backend-wasm 4.22: the missing ones are added, the
- * wrong or slow ones replaced. See DESIGN.md §4.
+ * wrong or slow ones replaced. See docs/engine.md.
  */
 import { installKernel, restoreOriginalKernels } from './wasm_util.js';
 import type { TrainingKernel } from './wasm_util.js';
