@@ -3,9 +3,8 @@
  * progress display and printing only.
  */
 import cliProgress from 'cli-progress';
-import { type Command, InvalidArgumentError } from 'commander';
-import { int, num } from './args.js';
-import { rename, writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { int, json, num, posInt } from './args.js';
 import { join } from 'node:path';
 import type { BackendName } from '../engine/backend.js';
 import { UnlearnError } from '../errors.js';
@@ -15,6 +14,8 @@ import { renderHtmlReport } from '../report/html.js';
 import { leaderboardJson, leaderboardMarkdown, leaderboardTable } from '../report/leaderboard.js';
 import type { ForgetSelector } from '../data/forgetSet.js';
 import { ensureDir } from '../models/io.js';
+import { claimOutDir } from '../models/staging.js';
+import { writeTextAtomic } from '../workflows.js';
 import { runPoisonCommand } from './poison.js';
 
 /**
@@ -35,12 +36,6 @@ export function parseForget(spec: string): ForgetSelector {
     else throw new UnlearnError('INVALID_ARGS', `bad --forget kind '${kind}'`, 'use random:, class:, subject: or id:');
   }
   return s;
-}
-
-async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text);
-  await rename(tmp, path);
 }
 
 /** A progress display with ETA on stderr: a bar on a terminal, a line every 5% otherwise. */
@@ -82,18 +77,13 @@ export function addBenchCommand(program: Command): void {
     .description('leaderboard of unlearning methods: NeurIPS 2023 challenge score, loss MIA, LiRA, U-LiRA, cost (Markdown, JSON, HTML)')
     .option('--dataset <name>', 'dataset', 'digits')
     .option('--methods <ids>', 'comma-separated method ids', 'retrain,finetune,neggrad-plus,scrub')
-    .option('--params <json>', 'method params by id, e.g. \'{"scrub":{"epochs":2}}\'', (v) => {
-      try {
-        return JSON.parse(v) as Record<string, Record<string, unknown>>;
-      } catch {
-        throw new InvalidArgumentError('not valid JSON');
-      }
-    })
+    .option('--params <json>', 'method params by id, e.g. \'{"scrub":{"epochs":2}}\'', json)
     .option('--models <N>', 'unlearning runs per method and retrained models per side', int, 32)
     .option('--shadows <K>', 'shadow models for LiRA / U-LiRA (even)', int, 16)
     .option('--forget <spec>', 'forget set: random:F | class:K | subject:NAME | id:ID (comma = union)', 'random:0.02')
-    .option('--workers <n>', 'worker threads (default: number of cores)', int)
+    .option('--workers <n>', 'worker threads (default: number of cores)', posInt)
     .option('--out <dir>', 'output directory', 'out/bench')
+    .option('--force', 'write into an existing --out (an earlier bench output; its cache is reused)')
     .option('--cache <dir>', 'model farm cache (default <out>/cache); reruns reuse it')
     .option('--seed <n>', 'seed of everything', int, 0)
     .option('--hidden <sizes>', 'MLP hidden layer sizes, comma-separated', '128')
@@ -110,11 +100,12 @@ export function addBenchCommand(program: Command): void {
     .action(async (o) => {
       const g = program.opts<{ json?: boolean; quiet?: boolean; backend: BackendName | 'auto' }>();
       if (o.scenario !== undefined && o.scenario !== 'poison') throw new UnlearnError('INVALID_ARGS', `unknown --scenario '${o.scenario}'`, 'the scenario is: poison');
+      claimOutDir(o.out, { force: o.force });
       const cmd = program.commands.find((c) => c.name() === 'bench')!;
       if (o.scenario === 'poison') return runPoisonCommand({ ...o, datasetExplicit: cmd.getOptionValueSource('dataset') === 'cli', methods: cmd.getOptionValueSource('methods') === 'cli' ? o.methods : 'retrain,finetune,neggrad-plus,scrub,scrub-r,random-label,salun,ssd,l1-sparse,bad-teacher,reset-distil' }, g);
       const ids = String(o.methods).split(',').map((s: string) => s.trim()).filter(Boolean);
       if (ids.length === 0) throw new UnlearnError('INVALID_ARGS', 'no methods given', 'e.g. --methods retrain,finetune');
-      const methods: BenchMethod[] = ids.map((id: string) => ({ id, params: o.params?.[id] ?? {} }));
+      const methods: BenchMethod[] = ids.map((id: string) => ({ id, params: (o.params?.[id] as Record<string, unknown> | undefined) ?? {} }));
       const hidden = String(o.hidden).split(',').map((s) => int(s.trim()));
       const progress = benchProgress(!!(g.quiet || g.json));
       let result;
@@ -137,9 +128,9 @@ export function addBenchCommand(program: Command): void {
         progress.stop();
       }
       await ensureDir(o.out);
-      await writeAtomic(join(o.out, 'leaderboard.md'), leaderboardMarkdown(result));
-      await writeAtomic(join(o.out, 'leaderboard.json'), leaderboardJson(result));
-      await writeAtomic(join(o.out, 'report.html'), await renderHtmlReport(result));
+      await writeTextAtomic(join(o.out, 'leaderboard.md'), leaderboardMarkdown(result));
+      await writeTextAtomic(join(o.out, 'leaderboard.json'), leaderboardJson(result));
+      await writeTextAtomic(join(o.out, 'report.html'), await renderHtmlReport(result));
       if (g.json) process.stdout.write(leaderboardJson(result));
       else process.stdout.write(`${leaderboardTable(result.rows)}\n\nwall time ${result.wallSeconds.toFixed(1)} s; ${o.out}/leaderboard.md, leaderboard.json, report.html\n`);
     });

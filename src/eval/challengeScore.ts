@@ -303,6 +303,15 @@ export function exampleEpsilon(unlearned: ArrayLike<number>, retrained: ArrayLik
   return { epsilon: Math.min(Math.max(e, 0), EPSILON_CAP), collapsed: false, separable: false, single, interval };
 }
 
+/**
+ * The smallest number of models per side whose attacks can resolve any ε > 0: the largest finite
+ * ε N models can show is ln(N − 1 − Nδ), positive only when N − 1 − Nδ > 1, i.e. N > 2 / (1 − δ)
+ * (3 for δ = 1e-5). Below it every ε is 0 and every method scores F = 0.
+ */
+export function minResolvingModels(delta = CHALLENGE_DELTA): number {
+  return Math.floor(2 / (1 - delta)) + 1;
+}
+
 /** The score bins for N models: left edges, points, and the last right edge ⌈ln(N − 1)⌉. */
 export interface ChallengeBins {
   /** Left edge of each bin: 0, 0.5, 1, … */

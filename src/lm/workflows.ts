@@ -24,9 +24,14 @@ export function defaultProbes(): KnowledgeProbe[] {
   return readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort().flatMap((f) => loadProbes(join(dir, f)));
 }
 
-/** Corpus options matching a config: passages fit BOS + passage in the context. */
+/**
+ * Corpus options matching a config: passages of T = contextLength bytes, so that BOS + passage is
+ * T + 1 tokens and the inputs fill all T positions (position t predicts byte t). With passages of
+ * T − 1 bytes the last position only ever held padding with weight 0, so its embedding wpe[T−1]
+ * got no gradient and generation past T − 1 tokens used an untrained vector.
+ */
 export function corpusFor(config: LmConfig, options: Partial<CorpusOptions> = {}): LmCorpus {
-  return loadLmCorpus({ passageBytes: config.contextLength - 1, ...options });
+  return loadLmCorpus({ passageBytes: config.contextLength, ...options });
 }
 
 /** The corpus a stored model was trained on, checked against its fingerprint. @throws UnlearnError DATASET_INVALID. */
@@ -119,6 +124,8 @@ export async function lmForget(o: { model: LanguageModel; manifest: LmManifest |
     lineage: { sources: o.manifest.lineage.sources.filter((s) => !removed.includes(s)), numPassages: retain.length, passageIdsSha256: hashIds(retain.map((d) => d.id)) },
     parent: o.parent !== undefined ? o.parent : 'modelHash' in o.manifest && o.manifest.modelHash ? o.manifest.modelHash : lmHash(o.model),
     method: { id: method.id, guarantee: method.guarantee, params },
+    // retrain runs the recipe merged with --params: record the recipe actually used.
+    recipe: method.id === 'retrain' ? parseRecipe(params as Partial<LmRecipe>) : o.manifest.recipe,
     removed: { sources: removed, numPassages: removedIds.length, passageIdsSha256: hashIds(removedIds) },
     seed,
     timings: { wallSeconds: seconds },

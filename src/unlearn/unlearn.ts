@@ -7,7 +7,7 @@ import type { ModelManifest } from '../models/manifest.js';
 import type { ForgetSelector, ForgetSet } from './forgetSet.js';
 import { erasedSubjects, selectForgetSet } from './forgetSet.js';
 import { getMethod } from './registry.js';
-import { pseudonymise, pseudonymKey } from '../data/pseudonym.js';
+import { SubjectIndex, pseudonymise, pseudonymKey } from '../data/pseudonym.js';
 
 /** A finished unlearning run: the new model (not yet saved) and its manifest. */
 export interface UnlearnResult {
@@ -24,7 +24,8 @@ export interface UnlearnResult {
  * Apply unlearning method `methodId` to a stored model: resolve the forget set against the
  * model's lineage, validate params (zod), run the method on θ_o without mutating it, and compose
  * the new version's manifest (parent hash, lineage = retain ids, cumulative removed ids, params,
- * seed, timing).
+ * seed, timing). Subjects in the selector are real ids or their `s-…` pseudonyms (resolved with
+ * the split's {@link SubjectIndex} unless `opts.resolveSubject` is given).
  * @throws UnlearnError UNKNOWN_METHOD, INVALID_PARAMS (params or selector, an empty forget set, or
  *   one that is the whole training lineage), SUBJECT_NOT_FOUND,
  *   DATASET_INVALID (the split is not the one the model was trained on).
@@ -48,7 +49,10 @@ export async function unlearn(
     throw new UnlearnError('DATASET_INVALID', `data fingerprint ${split.fingerprint.slice(0, 12)} differs from the model's ${m.dataset.fingerprint.slice(0, 12)}`, `load dataset ${m.dataset.name} with options ${JSON.stringify(m.dataset.options)}`);
   }
   const seed = opts.seed ?? m.seed;
-  const forget = 'forgetIdx' in selector ? selector : selectForgetSet(split.train, m.lineage.trainIds, selector, { seed, resolveSubject: opts.resolveSubject });
+  // Subjects may be named by their real id or by the s-… pseudonym reports show, as on the CLI.
+  let index: SubjectIndex | undefined;
+  const resolveSubject = opts.resolveSubject ?? ((s: string) => (index ??= SubjectIndex.forSplit(split)).resolve(s));
+  const forget = 'forgetIdx' in selector ? selector : selectForgetSet(split.train, m.lineage.trainIds, selector, { seed, resolveSubject });
   checkPartition(forget);
   const ctx = { split, forget, spec: m.spec, recipe: m.recipe, seed, quiet: opts.quiet };
   const t0 = performance.now();
@@ -60,7 +64,7 @@ export async function unlearn(
   // Subjects are personal data: manifests hold only their pseudonyms (keyed hash, see data/pseudonym.ts).
   const key = pseudonymKey(split);
   const subjects = [...new Set([...(m.removed?.subjects ?? []), ...erasedSubjects(split.train, forget).map((s) => pseudonymise(s, key))])].sort();
-  const request = opts.request ?? ('forgetIdx' in selector ? { ids: forget.forgetIds.length } : pseudonymisedSelector(selector, key, opts.resolveSubject));
+  const request = opts.request ?? ('forgetIdx' in selector ? { ids: forget.forgetIds.length } : pseudonymisedSelector(selector, key, resolveSubject));
   const manifest: UnlearnResult['manifest'] = {
     format: 'unlearn-model/1',
     spec: m.spec,

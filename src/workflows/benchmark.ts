@@ -18,7 +18,7 @@ import { specFor } from '../train/fit.js';
 import { TrainRecipeSchema, type TrainRecipe } from '../train/recipe.js';
 import { selectForgetSet, type ForgetSelector } from '../data/forgetSet.js';
 import { getMethod } from '../unlearn/registry.js';
-import { challengeScore, type ChallengeScoreAggregate } from '../eval/challengeScore.js';
+import { challengeScore, minResolvingModels, type ChallengeScoreAggregate } from '../eval/challengeScore.js';
 import { ModelFarm, type FarmContext, type FarmJob, type FarmJobResult, type FarmProgress, type SplitSource } from './farm.js';
 import { lira, sameClassHeldOut, type AttackAggregate } from '../eval/lira.js';
 import { lossMembershipInference } from '../eval/lossMia.js';
@@ -113,14 +113,17 @@ const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
 /**
  * Run the benchmark (see the module comment). Deterministic for a given seed and backend; cached
  * farm results are reused (see farm.ts).
- * @throws UnlearnError INVALID_PARAMS (N < 2, K odd or < 2, empty method list), UNKNOWN_METHOD,
+ * @throws UnlearnError INVALID_PARAMS (N below minResolvingModels() = 3, K odd or < 2, empty method list), UNKNOWN_METHOD,
  *   SUBJECT_NOT_FOUND / INVALID_PARAMS from the forget selector, DATASET_* from loading.
  */
 export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
   const t0 = performance.now();
   const N = o.models;
   const K = o.shadows;
-  if (!Number.isInteger(N) || N < 2) throw new UnlearnError('INVALID_PARAMS', `--models must be an integer ≥ 2, got ${N}`);
+  const minN = minResolvingModels();
+  if (!Number.isInteger(N) || N < minN) {
+    throw new UnlearnError('INVALID_PARAMS', `--models ${N} cannot resolve any ε: N models per side show at most ε = ln(N − 1 − Nδ), which is > 0 only from N = ${minN}`, `use --models ${minN} or more (32 for a meaningful score)`);
+  }
   if (!Number.isInteger(K) || K < 2 || K % 2) throw new UnlearnError('INVALID_PARAMS', `--shadows must be an even integer ≥ 2, got ${K}`);
   const methods = o.methods.filter((m) => m.id !== 'retrain');
   // Fail fast, before any training: unknown ids and invalid params.
