@@ -323,10 +323,10 @@ export async function importTable(o: ImportTableOptions): Promise<DatasetSchema>
       splitInfo = { method: 'column', column: o.splitCol };
     } else {
       const strata = numericLabel ? new Int32Array(n) : labels;
-      const s = stratifiedSplit(strata, numericLabel ? 1 : classNames.length, testFraction, seed, `import/${o.name}`);
+      const s = stratifiedSplit(strata, numericLabel ? 1 : classNames.length, testFraction, seed, 'import');
       isTest = new Uint8Array(n);
       for (const i of s.test) isTest[i] = 1;
-      splitInfo = { method: `${numericLabel ? 'random' : 'stratified'} (stratified-v1, src/data/split.ts)`, seed, testFraction, purpose: `import/${o.name}` };
+      splitInfo = { method: `${numericLabel ? 'random' : 'stratified'} (stratified-v1, src/data/split.ts)`, seed, testFraction, purpose: 'import' };
     }
     const nTest = isTest.reduce((a, b) => a + b, 0);
     if (nTest === n) throw bad('every row is on the test side', 'put rows on the train side');

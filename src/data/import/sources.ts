@@ -8,8 +8,7 @@
  */
 import { createReadStream, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
-import { Readable, Transform } from 'node:stream';
+import { pipeline, Readable, Transform } from 'node:stream';
 import { parse } from 'csv-parse';
 import { UnlearnError } from '../../errors.js';
 
@@ -65,7 +64,10 @@ function utf8Text(file: string): Readable {
       throw invalid(file, `invalid UTF-8 at byte ${at}`, 'convert the file to UTF-8 (e.g. iconv -t UTF-8)');
     }
   };
-  return createReadStream(file).pipe(
+  // pipeline (not pipe) so a read or decode error reaches whoever consumes the last stream.
+  const noop = () => undefined;
+  return pipeline(
+    createReadStream(file),
     new Transform({
       transform(chunk: Buffer, _enc, cb) {
         try {
@@ -84,11 +86,12 @@ function utf8Text(file: string): Readable {
         }
       },
     }),
+    noop,
   );
 }
 
 async function* csvRows(file: string, delimiter: string): AsyncGenerator<Cell[]> {
-  const parser = utf8Text(file).pipe(parse({ delimiter, bom: true, skip_empty_lines: true, trim: false }));
+  const parser = pipeline(utf8Text(file), parse({ delimiter, bom: true, skip_empty_lines: true, trim: false }), () => undefined);
   try {
     for await (const rec of parser as AsyncIterable<string[]>) yield rec;
   } catch (e) {
@@ -102,9 +105,8 @@ async function* csvRows(file: string, delimiter: string): AsyncGenerator<Cell[]>
 }
 
 async function* jsonlRows(file: string): AsyncGenerator<Record<string, unknown>> {
-  const lines = createInterface({ input: utf8Text(file), crlfDelay: Infinity });
   let line = 0;
-  for await (const text of lines) {
+  for await (const text of lines(utf8Text(file))) {
     line++;
     if (!text.trim()) continue;
     let v: unknown;
@@ -116,6 +118,17 @@ async function* jsonlRows(file: string): AsyncGenerator<Record<string, unknown>>
     if (!v || typeof v !== 'object' || Array.isArray(v)) throw invalid(file, `line ${line} is not a JSON object`);
     yield v as Record<string, unknown>;
   }
+}
+
+/** The lines of a text stream (LF or CRLF), the last one without a trailing newline included. */
+async function* lines(text: Readable): AsyncGenerator<string> {
+  let rest = '';
+  for await (const chunk of text as AsyncIterable<string>) {
+    const parts = (rest + chunk).split('\n');
+    rest = parts.pop()!;
+    for (const p of parts) yield p.endsWith('\r') ? p.slice(0, -1) : p;
+  }
+  if (rest) yield rest;
 }
 
 const scalar = (v: unknown): v is Cell => v === null || v === undefined || ['string', 'number', 'bigint', 'boolean'].includes(typeof v);
