@@ -41,10 +41,10 @@ export function addDataCommands(program: Command): void {
   const data = program.command('data').description('import your own table as a dataset (then --dataset NAME works in every command)');
   data
     .command('import')
-    .description('import a CSV, JSONL or Parquet table: features (standardised / one-hot), ids, subjects, labels, split, schema, fingerprint')
+    .description('import a CSV, JSONL, JSON (array) or Parquet table: features (standardised / one-hot), ids, subjects, labels, split, schema, fingerprint')
     .requiredOption('--name <name>', 'dataset name (letters, digits, . _ -)')
     .requiredOption('--file <path>', 'the table file')
-    .addOption(new Option('--format <fmt>', 'file format (default: from the extension)').choices(['csv', 'jsonl', 'parquet']))
+    .addOption(new Option('--format <fmt>', 'file format (default: from the extension)').choices(['csv', 'jsonl', 'json', 'parquet']))
     .option('--id-col <col>', 'column of unique example ids (default: row-<k> by data row)')
     .option('--subject-col <col>', 'column of the subject (person, source) each row belongs to (default: each row its own subject)')
     .option('--label-col <col>', 'label column', 'label')

@@ -12,8 +12,8 @@ import { pipeline, Readable, Transform } from 'node:stream';
 import { parse } from 'csv-parse';
 import { UnlearnError } from '../../errors.js';
 
-/** Supported table formats. */
-export type TableFormat = 'csv' | 'jsonl' | 'parquet';
+/** Supported table formats (`json`: one top-level array of objects, read whole; the others stream). */
+export type TableFormat = 'csv' | 'jsonl' | 'json' | 'parquet';
 
 /** One cell as read from the file. */
 export type Cell = string | number | bigint | boolean | null | undefined;
@@ -27,11 +27,12 @@ export interface TableSource {
 
 const invalid = (file: string, m: string, hint = 'fix the file and import again') => new UnlearnError('DATASET_INVALID', `${file}: ${m}`, hint);
 
-/** The format of `file` from its extension (`.csv`, `.tsv`, `.jsonl`, `.ndjson`, `.parquet`). */
+/** The format of `file` from its extension (`.csv`, `.tsv`, `.jsonl`, `.ndjson`, `.json`, `.parquet`). */
 export function formatOf(file: string): TableFormat {
   const ext = file.toLowerCase().split('.').pop();
   if (ext === 'csv' || ext === 'tsv') return 'csv';
   if (ext === 'jsonl' || ext === 'ndjson') return 'jsonl';
+  if (ext === 'json') return 'json';
   if (ext === 'parquet') return 'parquet';
   throw new UnlearnError('INVALID_ARGS', `cannot tell the format of ${file} from its extension`, 'pass --format csv|jsonl|parquet');
 }
@@ -117,6 +118,23 @@ async function* jsonlRows(file: string): AsyncGenerator<Record<string, unknown>>
     }
     if (!v || typeof v !== 'object' || Array.isArray(v)) throw invalid(file, `line ${line} is not a JSON object`);
     yield v as Record<string, unknown>;
+  }
+}
+
+/** The objects of a JSON file holding one array of objects (parsed whole: not for large files). */
+async function* jsonArrayRows(file: string): AsyncGenerator<Record<string, unknown>> {
+  let text = '';
+  for await (const chunk of utf8Text(file) as AsyncIterable<string>) text += chunk;
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw invalid(file, `not valid JSON (${(e as Error).message})`);
+  }
+  if (!Array.isArray(v)) throw invalid(file, 'the JSON file is not an array of objects', 'write [ {...}, {...} ] or use JSON Lines (.jsonl)');
+  for (const [k, o] of v.entries()) {
+    if (!o || typeof o !== 'object' || Array.isArray(o)) throw invalid(file, `element ${k + 1} of the array is not an object`);
+    yield o as Record<string, unknown>;
   }
 }
 
@@ -212,7 +230,7 @@ export async function openTable(file: string, format: TableFormat = formatOf(fil
     const columns = (head.value as string[]).map((c) => c.trim());
     return { columns, rows: { [Symbol.asyncIterator]: () => it } };
   }
-  const it = jsonlRows(file)[Symbol.asyncIterator]();
+  const it = (format === 'json' ? jsonArrayRows(file) : jsonlRows(file))[Symbol.asyncIterator]();
   const first = await it.next();
   if (first.done) throw invalid(file, 'the file has no JSON object', 'write one JSON object per line');
   const columns = Object.keys(first.value);
