@@ -17,6 +17,7 @@ import { pct } from '../report/table.js';
 import { addBenchCommand } from './bench.js';
 import { addLmCommands } from './lm.js';
 import { addDataCommands } from './data.js';
+import { addModelCommands } from './model.js';
 import { pruneCheckpoints, sisaTrainWorkflow } from '../unlearn/sisa/index.js';
 import { trainCertifiedWorkflow } from '../unlearn/certified/index.js';
 
@@ -256,6 +257,7 @@ program
 addBenchCommand(program);
 addLmCommands(program);
 addDataCommands(program);
+addModelCommands(program);
 
 try {
   await program.parseAsync(process.argv);
