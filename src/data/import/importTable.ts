@@ -64,6 +64,7 @@ export interface ImportTableOptions {
 }
 
 const MAX_AUTO_CLASSES = 100;
+const INTERN_MAX = 100_000;
 const CHUNK_ROWS = 4096;
 
 const missingCell = (v: Cell) => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
@@ -201,7 +202,8 @@ export async function importTable(o: ImportTableOptions): Promise<DatasetSchema>
     const labelVocab = new Map<string, number>();
     let labelAllNumeric = true;
     let labelAllInteger = true;
-    const seenId = o.idCol ? new Map<string, number>() : undefined;
+    // Repeated subjects share one string (up to INTERN_MAX distinct values), to keep memory near the feature bytes.
+    const interned = new Map<string, string>();
     let chunk = new Float32Array(CHUNK_ROWS * F);
     let inChunk = 0;
     let row = 0;
@@ -221,14 +223,14 @@ export async function importTable(o: ImportTableOptions): Promise<DatasetSchema>
       if (iId >= 0) {
         if (missingCell(r[iId])) throw bad(`${at(iId)}: missing id`, 'every row needs an id');
         id = text(r[iId]);
-        const prev = seenId!.get(id);
-        if (prev !== undefined) throw new UnlearnError('DUPLICATE_ID', `${o.file}: row ${row} repeats id '${id}' of row ${prev}`, 'ids must be unique: fix the id column, or drop --id-col to number the rows');
-        seenId!.set(id, row);
       } else id = `row-${row}`;
       ids.push(id);
       if (iSubject >= 0) {
         if (missingCell(r[iSubject])) throw bad(`${at(iSubject)}: missing subject`, 'every row needs a subject');
-        subjects.push(text(r[iSubject]));
+        const v = text(r[iSubject]);
+        const shared = interned.get(v);
+        if (shared === undefined && interned.size < INTERN_MAX) interned.set(v, v);
+        subjects.push(shared ?? v);
       } else subjects.push(id);
       if (missingCell(r[iLabel])) throw bad(`${at(iLabel)}: missing label`, 'every row needs a label');
       const lv = r[iLabel];
@@ -298,6 +300,8 @@ export async function importTable(o: ImportTableOptions): Promise<DatasetSchema>
     chunk = new Float32Array(0);
     const n = row;
     if (n === 0) throw bad('the file has a header but no data rows', 'add data rows');
+    interned.clear();
+    if (iId >= 0) checkUnique(ids, o.file);
 
     // ---- labels ----
     const numericLabel = o.labelType === 'numeric' || (o.labelType === undefined && labelAllNumeric && (!labelAllInteger || labelVocab.size > MAX_AUTO_CLASSES));
@@ -450,6 +454,26 @@ export async function importTable(o: ImportTableOptions): Promise<DatasetSchema>
     sf.close();
     return schema;
   }
+}
+
+/**
+ * @throws UnlearnError DUPLICATE_ID naming the first row (in file order) that repeats an earlier
+ *   id, and that earlier row. Sorting row numbers by id needs 4 bytes per row, not a hash map.
+ */
+function checkUnique(ids: string[], file: string): void {
+  const order = Int32Array.from(ids, (_, i) => i).sort((a, b) => (ids[a] < ids[b] ? -1 : ids[a] > ids[b] ? 1 : a - b));
+  let first = -1;
+  let prev = -1;
+  for (let k = 1; k < order.length; k++) {
+    const i = order[k];
+    const j = order[k - 1];
+    // The second row of a run of equal ids is its first repeat; keep the earliest such row.
+    if (ids[i] === ids[j] && (k < 2 || ids[order[k - 2]] !== ids[i]) && (first < 0 || i < first)) {
+      first = i;
+      prev = j;
+    }
+  }
+  if (first >= 0) throw new UnlearnError('DUPLICATE_ID', `${file}: row ${first + 1} repeats id '${ids[first]}' of row ${prev + 1}`, 'ids must be unique: fix the id column, or drop --id-col to number the rows');
 }
 
 /** Call `fn` on consecutive blocks of the raw float32 `[n, F]` file (CHUNK_ROWS rows each). */
