@@ -385,8 +385,11 @@ export async function importTable(o: ImportTableOptions): Promise<DatasetSchema>
     }
     const D = names.length;
     const side = ['train', 'test'].map((s) => ({ s, features: new HashedFile(join(staging, `${s}.features.f32`)) }));
+    // Two output blocks reused for every chunk (large typed arrays live outside the JS heap and are freed late).
+    const out = [new Float32Array(CHUNK_ROWS * D), new Float32Array(CHUNK_ROWS * D)];
     forEachRawChunk(rawPath, F, n, (block, first, rows) => {
-      const out = [new Float32Array(rows * D), new Float32Array(rows * D)];
+      out[0].fill(0);
+      out[1].fill(0);
       const filled = [0, 0];
       for (let k = 0; k < rows; k++) {
         const t = isTest[first + k];
