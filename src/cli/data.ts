@@ -6,6 +6,7 @@ import { Command, Option } from 'commander';
 import { int, num } from './args.js';
 import { UnlearnError } from '../errors.js';
 import { importTable } from '../data/import/importTable.js';
+import { importText } from '../data/import/importText.js';
 import { dataRoot, readSchema, type DatasetSchema } from '../data/import/store.js';
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -47,7 +48,8 @@ export function addDataCommands(program: Command): void {
     .addOption(new Option('--format <fmt>', 'file format (default: from the extension)').choices(['csv', 'jsonl', 'json', 'parquet']))
     .option('--id-col <col>', 'column of unique example ids (default: row-<k> by data row)')
     .option('--subject-col <col>', 'column of the subject (person, source) each row belongs to (default: each row its own subject)')
-    .option('--label-col <col>', 'label column', 'label')
+    .option('--label-col <col>', 'label column (default: label)')
+    .option('--text-col <col>', 'import a text corpus for `unlearn lm train --corpus NAME` instead: the text column (with --id-col, default id, and --subject-col, default source)')
     .addOption(new Option('--label-type <type>', 'class labels, or a numeric target (ridge; classifiers use value >= train median)').choices(['class', 'numeric']))
     .option('--feature-cols <a,b,…>', 'feature columns (default: every column not named as id, subject, label or split)', list)
     .option('--categorical-cols <a,b,…>', 'feature columns to one-hot even when they hold numbers', list)
@@ -59,6 +61,12 @@ export function addDataCommands(program: Command): void {
     .option('--force', 'replace an existing dataset of that name')
     .action(async (o) => {
       const t0 = performance.now();
+      if (o.textCol) {
+        const c = await importText({ name: o.name, file: o.file, format: o.format, idCol: o.idCol, sourceCol: o.subjectCol, textCol: o.textCol, force: o.force });
+        const sec = (performance.now() - t0) / 1000;
+        out({ ...c, seconds: sec }, `imported text corpus ${c.name}: ${c.documents} documents of ${Object.keys(c.sources).length} sources in ${sec.toFixed(1)} s\n${Object.entries(c.sources).map(([s, v]) => `  ${s.padEnd(30)} ${v.documents} documents, ${v.bytes} bytes`).join('\n')}\ntrain a language model on it with \`unlearn lm train --corpus ${c.name} --out DIR\``);
+        return;
+      }
       const s = await importTable({
         name: o.name,
         file: o.file,
