@@ -6,7 +6,7 @@ import { loadDigits } from './digits.js';
 import { EMAILS_DEFAULT_DIM, loadEmails } from './emails.js';
 import { defaultFashionMnistDir, loadFashionMnist } from './fashionMnist.js';
 import { loadImported } from './import/load.js';
-import { dataRoot, listImported, readSchema } from './import/store.js';
+import { BUILTIN_DATASETS, dataRoot, listImported, readSchema } from './import/store.js';
 
 /**
  * The dataset registry: loader names → zod option schema + load function. `loadDataset` validates
@@ -73,8 +73,7 @@ const LOADERS: DatasetLoader[] = [
   },
 ];
 
-/** Names of the built-in loaders (an imported dataset may not take one of them). */
-export const BUILTIN_DATASETS: readonly string[] = LOADERS.map((l) => l.name);
+if (LOADERS.map((l) => l.name).join() !== BUILTIN_DATASETS.join()) throw new Error('src/data/import/store.ts BUILTIN_DATASETS must list the built-in loaders');
 
 /**
  * The built-in loaders (name and description) in registration order, then the datasets imported

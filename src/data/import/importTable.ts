@@ -21,10 +21,9 @@ import { closeSync, fsyncSync, openSync, readSync, unlinkSync, writeSync } from 
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UnlearnError } from '../../errors.js';
-import { BUILTIN_DATASETS } from '../registry.js';
 import { stratifiedSplit } from '../split.js';
 import { openTable, type Cell, type TableFormat } from './sources.js';
-import { checkDatasetName, DATASET_FORMAT, datasetDir, datasetFingerprint, dataRoot, type ColumnSchema, type DatasetSchema } from './store.js';
+import { BUILTIN_DATASETS, checkDatasetName, DATASET_FORMAT, datasetDir, datasetFingerprint, dataRoot, type ColumnSchema, type DatasetSchema } from './store.js';
 
 /** Rows used to decide whether a feature column is numeric or categorical. */
 export const TYPE_SAMPLE_ROWS = 1000;

@@ -19,6 +19,9 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UnlearnError } from '../../errors.js';
 
+/** Names of the built-in loaders (src/data/registry.ts checks it lists exactly these); an import may not take one. */
+export const BUILTIN_DATASETS: readonly string[] = ['emails', 'digits', 'fashion-mnist', 'cps-wages'];
+
 /** Format tag of `schema.json`. */
 export const DATASET_FORMAT = 'unlearn-dataset/1';
 
