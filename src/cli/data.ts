@@ -7,6 +7,7 @@ import { int, num } from './args.js';
 import { UnlearnError } from '../errors.js';
 import { importTable } from '../data/import/importTable.js';
 import { importText } from '../data/import/importText.js';
+import { parseImageShape } from '../data/import/images.js';
 import { dataRoot, readSchema, type DatasetSchema } from '../data/import/store.js';
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -44,7 +45,10 @@ export function addDataCommands(program: Command): void {
     .command('import')
     .description('import a CSV, JSONL, JSON (array) or Parquet table: features (standardised / one-hot), ids, subjects, labels, split, schema, fingerprint')
     .requiredOption('--name <name>', 'dataset name (letters, digits, . _ -)')
-    .requiredOption('--file <path>', 'the table file')
+    .option('--file <path>', 'the table file')
+    .option('--image-dir <dir>', 'an image folder DIR/<class>/<image>.png|jpg instead of a table (id <class>/<file>, label the class)')
+    .option('--image-col <col>', 'column of PNG/JPEG paths (relative to the table file): the image is the only feature')
+    .option('--image-shape <H,W,C>', 'resize every image to H×W with C = 1 (luma) or 3 (RGB) channels', parseImageShape)
     .addOption(new Option('--format <fmt>', 'file format (default: from the extension)').choices(['csv', 'jsonl', 'json', 'parquet']))
     .option('--id-col <col>', 'column of unique example ids (default: row-<k> by data row)')
     .option('--subject-col <col>', 'column of the subject (person, source) each row belongs to (default: each row its own subject)')
@@ -62,14 +66,19 @@ export function addDataCommands(program: Command): void {
     .action(async (o) => {
       const t0 = performance.now();
       if (o.textCol) {
+        if (!o.file) throw new UnlearnError('INVALID_ARGS', 'no --file given', 'pass --file corpus.jsonl');
         const c = await importText({ name: o.name, file: o.file, format: o.format, idCol: o.idCol, sourceCol: o.subjectCol, textCol: o.textCol, force: o.force });
         const sec = (performance.now() - t0) / 1000;
         out({ ...c, seconds: sec }, `imported text corpus ${c.name}: ${c.documents} documents of ${Object.keys(c.sources).length} sources in ${sec.toFixed(1)} s\n${Object.entries(c.sources).map(([s, v]) => `  ${s.padEnd(30)} ${v.documents} documents, ${v.bytes} bytes`).join('\n')}\ntrain a language model on it with \`unlearn lm train --corpus ${c.name} --out DIR\``);
         return;
       }
+      if (!o.file && !o.imageDir) throw new UnlearnError('INVALID_ARGS', 'no input given', 'pass --file PATH (a table) or --image-dir DIR');
       const s = await importTable({
         name: o.name,
-        file: o.file,
+        file: o.file ?? o.imageDir,
+        imageDir: o.imageDir,
+        imageCol: o.imageCol,
+        imageShape: o.imageShape,
         format: o.format,
         idCol: o.idCol,
         subjectCol: o.subjectCol,

@@ -19,9 +19,10 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { closeSync, fsyncSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import { UnlearnError } from '../../errors.js';
 import { stratifiedSplit } from '../split.js';
+import { decodeImageInto, imageFolderTable } from './images.js';
 import { openTable, type Cell, type TableFormat } from './sources.js';
 import { BUILTIN_DATASETS, checkDatasetName, DATASET_FORMAT, datasetDir, datasetFingerprint, dataRoot, type ColumnSchema, type DatasetSchema } from './store.js';
 
@@ -32,8 +33,15 @@ export const TYPE_SAMPLE_ROWS = 1000;
 export interface ImportTableOptions {
   /** Dataset name (`--dataset NAME` afterwards). */
   name: string;
+  /** The table file (or, with `imageDir`, unused). */
   file: string;
   format?: TableFormat;
+  /** Column of image paths (PNG/JPEG, relative to the table file): the image is then the only feature. */
+  imageCol?: string;
+  /** An image folder `DIR/<class>/<image>` instead of a table: id `<class>/<file>`, label the class. */
+  imageDir?: string;
+  /** `[height, width, channels]` every image is resized to (channels 1 or 3); required with images. */
+  imageShape?: [number, number, number];
   /** Unique example id per row; default: `row-<k>` (1-based data row). */
   idCol?: string;
   /** Subject (person, source) per row; default: each row is its own subject (its id). */
@@ -127,7 +135,8 @@ async function sha256File(file: string): Promise<string> {
  *   unsupported Parquet type), DUPLICATE_ID (the first repeated id with both row numbers),
  *   IO_ERROR (the data root cannot be written). Nothing is written on error.
  */
-export async function importTable(o: ImportTableOptions): Promise<DatasetSchema> {
+export async function importTable(opts: ImportTableOptions): Promise<DatasetSchema> {
+  let o = opts;
   checkDatasetName(o.name);
   if (BUILTIN_DATASETS.includes(o.name)) throw new UnlearnError('INVALID_ARGS', `'${o.name}' is a built-in dataset`, 'choose another --name');
   const root = o.root ?? dataRoot();
@@ -140,7 +149,11 @@ export async function importTable(o: ImportTableOptions): Promise<DatasetSchema>
   if (!(testFraction >= 0 && testFraction < 1)) throw new UnlearnError('INVALID_ARGS', `--test-fraction ${testFraction} is not in [0, 1)`, 'e.g. --test-fraction 0.2');
   if (o.splitCol && o.testFraction !== undefined) throw new UnlearnError('INVALID_ARGS', '--split-col and --test-fraction both given', 'use one: a split column, or a seeded split');
 
-  const table = await openTable(o.file, o.format);
+  if ((o.imageCol || o.imageDir) && !o.imageShape) throw new UnlearnError('INVALID_ARGS', 'images need --image-shape H,W,C', 'e.g. --image-shape 28,28,1');
+  if ((o.imageCol || o.imageDir) && (o.featureCols || o.categoricalCols)) throw new UnlearnError('INVALID_ARGS', 'with images the image is the only feature', 'drop --feature-cols / --categorical-cols');
+  const folder = o.imageDir ? imageFolderTable(o.imageDir) : undefined;
+  if (folder) o = { ...o, file: o.imageDir!, idCol: 'id', labelCol: 'label', imageCol: 'image' };
+  const table = folder ? folder.table : await openTable(o.file, o.format);
   const cols = table.columns;
   const bad = (m: string, hint = 'fix the file and import again') => new UnlearnError('DATASET_INVALID', `${o.file}: ${m}`, hint);
   const dupHeader = cols.find((c, i) => cols.indexOf(c) !== i);
@@ -157,13 +170,17 @@ export async function importTable(o: ImportTableOptions): Promise<DatasetSchema>
   const iSubject = colIndex(o.subjectCol, '--subject-col');
   const iLabel = colIndex(labelCol, '--label-col');
   const iSplit = colIndex(o.splitCol, '--split-col');
-  const named = new Set([iId, iSubject, iLabel, iSplit].filter((i) => i >= 0));
-  const featIdx = o.featureCols ? o.featureCols.map((c) => colIndex(c, '--feature-cols')) : cols.map((_, i) => i).filter((i) => !named.has(i));
+  const iImage = colIndex(o.imageCol, '--image-col');
+  const named = new Set([iId, iSubject, iLabel, iSplit, iImage].filter((i) => i >= 0));
+  const featIdx = iImage >= 0 ? [] : o.featureCols ? o.featureCols.map((c) => colIndex(c, '--feature-cols')) : cols.map((_, i) => i).filter((i) => !named.has(i));
   const clash = featIdx.find((i) => named.has(i));
   if (clash !== undefined) throw new UnlearnError('INVALID_ARGS', `column '${cols[clash]}' is both a feature and the id, subject, label or split`, 'drop it from --feature-cols');
-  if (!featIdx.length) throw new UnlearnError('INVALID_ARGS', `no feature column left in ${o.file}; ${present}`, 'name the features with --feature-cols');
+  if (!featIdx.length && iImage < 0) throw new UnlearnError('INVALID_ARGS', `no feature column left in ${o.file}; ${present}`, 'name the features with --feature-cols');
   for (const c of o.categoricalCols ?? []) if (!featIdx.includes(colIndex(c, '--categorical-cols'))) throw new UnlearnError('INVALID_ARGS', `--categorical-cols '${c}' is not a feature column`, 'name feature columns only');
-  const F = featIdx.length;
+  const shape = o.imageShape;
+  /** Raw values per row: one per feature column, or every pixel of the image. */
+  const F = shape ? shape[0] * shape[1] * shape[2] : featIdx.length;
+  const imageBase = dirname(o.file);
 
   await mkdir(dirname(dir), { recursive: true }).catch((e) => {
     throw new UnlearnError('IO_ERROR', `cannot create ${dirname(dir)}: ${(e as Error).message}`, 'check --data-root / UNLEARN_HOME and its permissions');
@@ -190,7 +207,7 @@ export async function importTable(o: ImportTableOptions): Promise<DatasetSchema>
     // ---- pass 1: read, check, write raw values ----
     const rawPath = join(staging, 'raw.f32');
     const raw = new HashedFile(rawPath);
-    const kinds: ('numeric' | 'categorical' | undefined)[] = featIdx.map((i) => ((o.categoricalCols ?? []).includes(cols[i]) ? 'categorical' : undefined));
+    const kinds: ('numeric' | 'categorical' | 'pixel' | undefined)[] = shape ? new Array(F).fill('pixel') : featIdx.map((i) => ((o.categoricalCols ?? []).includes(cols[i]) ? 'categorical' : undefined));
     const vocab: Map<string, number>[] = featIdx.map(() => new Map());
     const missing = new Array<number>(F).fill(0);
     const ids: string[] = [];
@@ -251,7 +268,12 @@ export async function importTable(o: ImportTableOptions): Promise<DatasetSchema>
         splitOf.push(s === 'test' ? 1 : 0);
       }
       const base = inChunk * F;
-      for (let j = 0; j < F; j++) {
+      if (shape) {
+        if (missingCell(r[iImage])) throw bad(`${at(iImage)}: missing image path`, 'every row needs an image');
+        const f = text(r[iImage]);
+        decodeImageInto(isAbsolute(f) ? f : join(imageBase, f), shape, chunk.subarray(base, base + F));
+      }
+      for (let j = 0; j < featIdx.length; j++) {
         const v = r[featIdx[j]];
         if (missingCell(v)) {
           if (impute === 'none') throw bad(`${at(featIdx[j])}: missing value`, 'fill it in, or pass --impute mean|zero');
@@ -377,12 +399,12 @@ export async function importTable(o: ImportTableOptions): Promise<DatasetSchema>
     // ---- pass 2: encoded features, labels, targets, rows ----
     const names: string[] = [];
     const offset: number[] = [];
-    for (let j = 0; j < F; j++) {
+    for (let j = 0; j < featIdx.length; j++) {
       offset.push(names.length);
       if (kinds[j] === 'numeric') names.push(cols[featIdx[j]]);
       else for (const v of sorted[j]) names.push(`${cols[featIdx[j]]}=${v}`);
     }
-    const D = names.length;
+    const D = shape ? F : names.length;
     const side = ['train', 'test'].map((s) => ({ s, features: new HashedFile(join(staging, `${s}.features.f32`)) }));
     // Two output blocks reused for every chunk (large typed arrays live outside the JS heap and are freed late).
     const out = [new Float32Array(CHUNK_ROWS * D), new Float32Array(CHUNK_ROWS * D)];
@@ -396,7 +418,8 @@ export async function importTable(o: ImportTableOptions): Promise<DatasetSchema>
         filled[t]++;
         for (let j = 0; j < F; j++) {
           const x = block[k * F + j];
-          if (kinds[j] === 'numeric') {
+          if (kinds[j] === 'pixel') o2[j] = x;
+          else if (kinds[j] === 'numeric') {
             const v = Number.isNaN(x) ? (impute === 'mean' ? mean[j] : 0) : x;
             o2[offset[j]] = (v - mean[j]) / std[j];
           } else if (!Number.isNaN(x)) o2[offset[j] + codeMap[j][x]] = 1;
@@ -426,21 +449,26 @@ export async function importTable(o: ImportTableOptions): Promise<DatasetSchema>
 
     const columns: ColumnSchema[] = cols.map((name, i) => {
       const j = featIdx.indexOf(i);
+      if (i === iImage) return { name, role: 'feature', type: 'image' };
       if (j < 0) return { name, role: i === iId ? 'id' : i === iSubject ? 'subject' : i === iLabel ? 'label' : i === iSplit ? 'split' : 'ignored' };
       return kinds[j] === 'numeric'
         ? { name, role: 'feature', type: 'numeric', mean: mean[j], std: std[j], ...(missing[j] ? { missing: missing[j] } : {}) }
         : { name, role: 'feature', type: 'categorical', vocabulary: sorted[j], ...(missing[j] ? { missing: missing[j] } : {}) };
     });
     const label: DatasetSchema['label'] = { column: labelCol, type: numericLabel ? 'numeric' : 'class', classNames, ...(threshold !== undefined ? { threshold } : {}) };
-    const features = { names, shape: [D], encoding: 'numeric: (x - train mean) / train std (population); categorical: one-hot over the sorted vocabulary' };
+    const features = shape
+      ? { names, shape: [...shape], encoding: `image: PNG/JPEG resized bilinearly to ${shape.join('x')} (channels-last, ${shape[2] === 1 ? 'luma' : 'RGB'}), values / 255` }
+      : { names, shape: [D], encoding: 'numeric: (x - train mean) / train std (population); categorical: one-hot over the sorted vocabulary' };
     const numSubjects = new Set(subjects).size;
-    const options = { file: basename(o.file), ...(o.format && { format: o.format }), idCol: o.idCol, subjectCol: o.subjectCol, labelCol, labelType: o.labelType, featureCols: o.featureCols, categoricalCols: o.categoricalCols, splitCol: o.splitCol, ...(iSplit < 0 && { testFraction, seed }), impute, maxCategories };
+    const options = { file: basename(o.file), ...(o.format && { format: o.format }), idCol: o.idCol, subjectCol: o.subjectCol, labelCol, labelType: o.labelType, featureCols: o.featureCols, categoricalCols: o.categoricalCols, imageCol: folder ? undefined : o.imageCol, imageDir: o.imageDir && basename(o.imageDir), imageShape: o.imageShape, splitCol: o.splitCol, ...(iSplit < 0 && { testFraction, seed }), impute, maxCategories };
     const schema: DatasetSchema = {
       format: DATASET_FORMAT,
       name: o.name,
-      kind: 'table',
-      description: `imported from ${basename(o.file)}: ${n} rows, ${D} features, label '${labelCol}' (${numericLabel ? 'numeric' : `${classNames.length} classes`}); subject = ${o.subjectCol ? `column '${o.subjectCol}'` : 'row'}`,
-      source: { file: basename(o.file), format: o.format ?? basename(o.file).split('.').pop()!.toLowerCase(), sha256: await sha256File(o.file), bytes: statSync(o.file).size },
+      kind: shape ? 'images' : 'table',
+      description: `imported from ${basename(o.file)}: ${n} rows, ${shape ? `images ${shape.join('x')}` : `${D} features`}, label '${labelCol}' (${numericLabel ? 'numeric' : `${classNames.length} classes`}); subject = ${o.subjectCol ? `column '${o.subjectCol}'` : 'row'}`,
+      source: folder
+        ? { file: basename(o.file), format: 'image-folder', sha256: folder.sha256, bytes: folder.bytes }
+        : { file: basename(o.file), format: o.format ?? basename(o.file).split('.').pop()!.toLowerCase(), sha256: await sha256File(o.file), bytes: statSync(o.file).size },
       options: JSON.parse(JSON.stringify(options)),
       columns,
       features,

@@ -47,7 +47,7 @@ export interface ColumnSchema {
   name: string;
   role: 'id' | 'subject' | 'label' | 'split' | 'feature' | 'ignored';
   /** Feature columns: numeric (standardised) or categorical (one-hot). */
-  type?: 'numeric' | 'categorical';
+  type?: 'numeric' | 'categorical' | 'image';
   /** Categorical: the sorted vocabulary; feature `name=value` per entry. */
   vocabulary?: string[];
   /** Numeric: mean and population standard deviation over the train side (σ = 0 is stored as 1). */
