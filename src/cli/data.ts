@@ -23,7 +23,7 @@ export function schemaSummary(s: DatasetSchema): string {
     `split: ${JSON.stringify(s.split)}`,
     'columns:',
     ...s.columns.map((c) => {
-      const what = c.role !== 'feature' ? c.role : c.type === 'numeric' ? `numeric, train mean ${c.mean!.toPrecision(6)}, std ${c.std!.toPrecision(6)}` : `categorical, ${c.vocabulary!.length} values: ${c.vocabulary!.slice(0, 8).join(', ')}${c.vocabulary!.length > 8 ? ', …' : ''}`;
+      const what = c.role !== 'feature' ? c.role : c.type === 'image' ? `image, resized to [${s.features.shape}]` : c.type === 'numeric' ? `numeric, train mean ${c.mean!.toPrecision(6)}, std ${c.std!.toPrecision(6)}` : `categorical, ${c.vocabulary!.length} values: ${c.vocabulary!.slice(0, 8).join(', ')}${c.vocabulary!.length > 8 ? ', …' : ''}`;
       return `  ${c.name.padEnd(20)} ${what}${c.missing ? ` (${c.missing} missing, imputed)` : ''}`;
     }),
   ];

@@ -95,7 +95,8 @@ export function getLoader(name: string): DatasetLoader {
   const l = LOADERS.find((x) => x.name === name);
   if (l) return l;
   const schema = readSchema(name);
-  if (schema) return { name, description: schema.description, schema: z.strictObject({}), load: async () => loadImported(schema) };
+  // `image` is accepted (and ignored: an imported image dataset is [H, W, C] already) so `train --model cnn` works as for the built-ins.
+  if (schema) return { name, description: schema.description, schema: z.strictObject({ image: z.boolean().optional() }), load: async () => loadImported(schema) };
   const known = listDatasets().map((x) => x.name).join(', ');
   throw new UnlearnError('DATASET_MISSING', `unknown dataset '${name}'; known datasets: ${known} (imported datasets are read from ${dataRoot()})`, `use one of: ${known}, or import it with \`unlearn data import --name ${name} --file ...\``);
 }
