@@ -15,7 +15,7 @@ import { loadDataset } from '../data/registry.js';
 import { UnlearnError } from '../errors.js';
 import { accuracyOf, predict } from '../eval/predict.js';
 import { adoptModel } from '../models/architecture.js';
-import { ensureDir, loadModel, saveModel, serializeModel, writeDirAtomic, writeFileSynced } from '../models/io.js';
+import { ensureDir, loadModel, saveModel, writeDirAtomic, writeFileSynced } from '../models/io.js';
 import type { ModelManifest } from '../models/manifest.js';
 import { readSafetensors, writeSafetensors } from '../models/safetensors.js';
 import { ModelSpecSchema, type ModelSpec } from '../models/spec.js';
@@ -219,7 +219,7 @@ export interface ExportModelOptions {
 
 /**
  * Export a model directory: `tfjs` writes a LayersModel directory (`model.json` + `weights.bin`,
- * loadable with `tf.loadLayersModel`); `safetensors` writes the PyTorch state dict of the
+ * loadable with `tf.loadLayersModel`, plus the model's `manifest.json`); `safetensors` writes the PyTorch state dict of the
  * canonical module (src/models/torch.ts; the imported names when it came from PyTorch) with the
  * spec in the metadata (`unlearn.spec`, `unlearn.modelHash`, `unlearn.flatten`). Atomic writes.
  * @throws UnlearnError INVALID_ARGS (existing out without force; not a single-network model),
@@ -234,9 +234,11 @@ export async function exportModelWorkflow(o: ExportModelOptions): Promise<{ out:
   try {
     const m = stored.manifest;
     if (o.format === 'tfjs') {
-      const { modelJson, weights } = await serializeModel(stored.model);
-      await writeDirAtomic(o.out, { 'model.json': modelJson, 'weights.bin': weights });
-      return { out: o.out, bytes: Buffer.byteLength(modelJson) + weights.byteLength, modelHash: m.modelHash };
+      // The verified files as they are: model.json + weights.bin load with tf.loadLayersModel, and with
+      // manifest.json the directory is still a model directory of this project (its lineage travels along).
+      const files = Object.fromEntries(await Promise.all(['model.json', 'weights.bin', 'manifest.json'].map(async (f) => [f, await readFile(join(o.modelDir, f))] as const)));
+      await writeDirAtomic(o.out, files, { replace: o.force });
+      return { out: o.out, bytes: files['model.json'].byteLength + files['weights.bin'].byteLength, modelHash: m.modelHash };
     }
     const names = m.declared?.torchNames;
     const bytes = writeSafetensors(toTorch(stored.model, m.spec, { names }), {
