@@ -18,6 +18,8 @@ import { addBenchCommand } from './bench.js';
 import { addTuneCommand } from './tune.js';
 import { addLmCommands } from './lm.js';
 import { listLmMethods } from '../lm/methods/index.js';
+import { addDataCommands } from './data.js';
+import { addModelCommands } from './model.js';
 import { pruneCheckpoints, sisaTrainWorkflow } from '../unlearn/sisa/index.js';
 import { trainCertifiedWorkflow } from '../unlearn/certified/index.js';
 
@@ -263,6 +265,8 @@ program
 addBenchCommand(program);
 addTuneCommand(program);
 addLmCommands(program);
+addDataCommands(program);
+addModelCommands(program);
 
 try {
   await program.parseAsync(process.argv);
