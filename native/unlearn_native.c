@@ -185,8 +185,16 @@ static void im2col(const float *x, float *col, const ConvGeom *g, int64_t b0, in
     for (int64_t oh = 0; oh < g->OH; oh++) {
       for (int64_t ow = 0; ow < g->OW; ow++) {
         float *dst = col + ((b * g->OH + oh) * g->OW + ow) * rowLen;
+        int64_t iw0 = ow * g->sW - g->padL;
+        int contiguous = g->dW == 1 && iw0 >= 0 && iw0 + g->KW <= g->W;
         for (int64_t kh = 0; kh < g->KH; kh++) {
           int64_t ih = oh * g->sH + kh * g->dH - g->padT;
+          if (contiguous && ih >= 0 && ih < g->H) {
+            /* the KW·CI values of this filter row are adjacent in x */
+            memcpy(dst, xb + (ih * g->W + iw0) * g->CI, (size_t)(g->KW * g->CI) * sizeof(float));
+            dst += g->KW * g->CI;
+            continue;
+          }
           for (int64_t kw = 0; kw < g->KW; kw++) {
             int64_t iw = ow * g->sW + kw * g->dW - g->padL;
             if (ih < 0 || ih >= g->H || iw < 0 || iw >= g->W) {
@@ -225,6 +233,51 @@ static void col2im(const float *col, float *dx, const ConvGeom *g, int64_t b0, i
 }
 
 /* True when im2col is the identity (1x1 filter, stride 1, no padding): x already is the column matrix. */
+/*
+ * maxPoolGrad(heap, dyOff, xOff, dxOff, B, H, W, C, OH, OW, FH, FW, sH, sW, padT, padL):
+ * dx[B, H, W, C] = each dy[b, oh, ow, c] added at the argmax of its (clipped) window of x; ties
+ * go to the first max in row-major window order, as on the cpu backend.
+ */
+static napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!read_args(env, info, &a, 16)) return NULL;
+  int64_t dyOff = arg_i(&a, 1), xOff = arg_i(&a, 2), dxOff = arg_i(&a, 3);
+  int64_t B = arg_i(&a, 4), H = arg_i(&a, 5), W = arg_i(&a, 6), C = arg_i(&a, 7), OH = arg_i(&a, 8), OW = arg_i(&a, 9);
+  int64_t FH = arg_i(&a, 10), FW = arg_i(&a, 11), sH = arg_i(&a, 12), sW = arg_i(&a, 13), top = arg_i(&a, 14), left = arg_i(&a, 15);
+  if (!a.ok || B < 1 || H < 1 || W < 1 || C < 1 || OH < 1 || OW < 1 || FH < 1 || FW < 1 || sH < 1 || sW < 1) return fail(env, "maxPoolGrad: bad geometry"), NULL;
+  const float *dy = heap_f32(&a, dyOff, B * OH * OW * C);
+  const float *x = heap_f32(&a, xOff, B * H * W * C);
+  float *dx = heap_f32(&a, dxOff, B * H * W * C);
+  if (!a.ok) return fail(env, "maxPoolGrad: operand outside the heap"), NULL;
+  memset(dx, 0, (size_t)(B * H * W * C) * sizeof(float));
+  int64_t rowStride = W * C;
+  for (int64_t b = 0; b < B; b++) {
+    int64_t xb = b * H * rowStride;
+    for (int64_t oh = 0; oh < OH; oh++) {
+      int64_t h0 = oh * sH - top, hs = h0 < 0 ? 0 : h0, he = h0 + FH < H ? h0 + FH : H;
+      for (int64_t ow = 0; ow < OW; ow++) {
+        int64_t w0 = ow * sW - left, ws = w0 < 0 ? 0 : w0, we = w0 + FW < W ? w0 + FW : W;
+        const float *g = dy + ((b * OH + oh) * OW + ow) * C;
+        int64_t corner = xb + hs * rowStride + ws * C;
+        for (int64_t c = 0; c < C; c++) {
+          float best = -INFINITY;
+          int64_t pos = -1;
+          for (int64_t h = hs, row = corner + c; h < he; h++, row += rowStride) {
+            for (int64_t w = ws, i = row; w < we; w++, i += C) {
+              if (x[i] > best) {
+                best = x[i];
+                pos = i;
+              }
+            }
+          }
+          if (pos >= 0) dx[pos] += g[c];
+        }
+      }
+    }
+  }
+  return NULL;
+}
+
 static int is_pointwise(const ConvGeom *g) {
   return g->KH == 1 && g->KW == 1 && g->sH == 1 && g->sW == 1 && g->padT == 0 && g->padL == 0 && g->OH == g->H &&
          g->OW == g->W;
@@ -397,6 +450,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"conv2dBackpropInput", NULL, Conv2dBackpropInput, NULL, NULL, NULL, napi_default, NULL},
       {"conv2dBackpropFilter", NULL, Conv2dBackpropFilter, NULL, NULL, NULL, napi_default, NULL},
       {"configureThreads", NULL, ConfigureThreads, NULL, NULL, NULL, napi_default, NULL},
+      {"maxPoolGrad", NULL, MaxPoolGrad, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_default, NULL},
       {"info", NULL, Info, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -23,6 +23,8 @@ export interface NativeAddon {
   conv2dBackpropInput(heap: ArrayBuffer, dyOff: number, wOff: number, dxOff: number, ...geom: number[]): void;
   /** dw = im2col(x)ᵀ · dy. */
   conv2dBackpropFilter(heap: ArrayBuffer, xOff: number, dyOff: number, dwOff: number, ...geom: number[]): void;
+  /** dx = dy routed to each window's first argmax; `geom` = B,H,W,C,OH,OW,FH,FW,sH,sW,padT,padL. */
+  maxPoolGrad(heap: ArrayBuffer, dyOff: number, xOff: number, dxOff: number, ...geom: number[]): void;
   /** Sets the OpenBLAS thread count (process-wide). */
   setThreads(n: number): void;
   /** Sets the thread count unless some thread of this process already did; returns the count in effect. */

@@ -209,3 +209,23 @@ test('training steps on the native path leak no tensors and do not grow the wasm
   opt.dispose();
   tf.dispose([x, y, w1, b1, w2, b2]);
 });
+
+test('maxPool gradient (strides, same/valid, all-negative windows, ties) matches cpu on both paths', { skip }, async () => {
+  const rng = new Rng(29);
+  const cases: { x: number[]; f: number; s: number; pad: 'same' | 'valid'; shift: number }[] = [
+    { x: [2, 8, 8, 3], f: 2, s: 2, pad: 'valid', shift: 0 },
+    { x: [2, 7, 9, 2], f: 3, s: 2, pad: 'same', shift: 0 },
+    { x: [1, 6, 6, 4], f: 2, s: 1, pad: 'valid', shift: -5 },
+  ];
+  for (const c of cases) {
+    const x = randomHost(rng, c.x, 1, c.shift);
+    const outShape = tf.tidy(() => tf.maxPool(tf.zeros(c.x as [number, number, number, number]) as tf.Tensor4D, c.f, c.s, c.pad).shape);
+    const r = randomHost(rng, outShape);
+    const d = await bothPathsVsCpu((xt, rt) => tf.sum(tf.mul(tf.maxPool(xt as tf.Tensor4D, c.f, c.s, c.pad), rt)) as tf.Scalar, [x, r], [0]);
+    assert.ok(d.native <= 1e-4 && d.fallback <= 1e-4, `${JSON.stringify(c)}: ${JSON.stringify(d)}`);
+  }
+  // ties: a constant window sends its gradient to the first element, as on cpu
+  const flat: HostTensor = { shape: [1, 4, 4, 1], values: new Float32Array(16).fill(-1), dtype: 'float32' };
+  const d = await bothPathsVsCpu((xt) => tf.sum(tf.maxPool(xt as tf.Tensor4D, 2, 2, 'valid')) as tf.Scalar, [flat], [0]);
+  assert.equal(d.native, 0);
+});

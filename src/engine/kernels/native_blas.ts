@@ -1,7 +1,7 @@
 /**
  * OpenBLAS kernels on the wasm backend (the optional native path, ../native.ts): BatchMatMul,
  * _FusedMatMul (bias + activation tail), Conv2D, FusedConv2D and the two conv backprops (im2col
- * + sgemm), computed by the addon directly on the wasm heap — inputs are read and outputs
+ * + sgemm), and MaxPoolGrad (a C loop, same tie rule as ./max_pool_grad.ts), computed by the addon directly on the wasm heap — inputs are read and outputs
  * written in place, nothing is copied. Each kernel falls back to the kernel it replaced (the
  * wasm kernels of this directory, or stock) for what it does not cover: non-float32 inputs,
  * NCHW, PReLU, non-rank-1 bias, batch broadcasts other than "same count" or "one matrix",
@@ -160,6 +160,21 @@ function conv2dBackpropFilter(args: WasmKernelArgs, addon: NativeAddon): TensorI
   return out;
 }
 
+/** dy float32 [B, OH, OW, C], input (the pooled x) [B, H, W, C] → dx [B, H, W, C]. */
+function maxPoolGrad(args: WasmKernelArgs, addon: NativeAddon): TensorInfo | null {
+  const { backend } = args;
+  const { dy, input } = args.inputs as Record<string, TensorInfo | undefined>;
+  const attrs = args.attrs as unknown as tf.MaxPoolGradAttrs;
+  if (!dy || !input || !f32(dy, input) || input.shape.length !== 4) return null;
+  const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+  if (info.outHeight !== dy.shape[1] || info.outWidth !== dy.shape[2]) return null;
+  const out = backend.makeOutput(input.shape, 'float32');
+  addon.maxPoolGrad(heap(backend), off(backend, dy), off(backend, input), off(backend, out),
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth,
+    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left);
+  return out;
+}
+
 /** Registration entries, installed over the wasm training kernels when the addon loads. */
 export const NATIVE_KERNELS: readonly TrainingKernel[] = [
   nativeEntry('BatchMatMul', matMul),
@@ -168,4 +183,5 @@ export const NATIVE_KERNELS: readonly TrainingKernel[] = [
   nativeEntry('FusedConv2D', conv2d),
   nativeEntry('Conv2DBackpropInput', conv2dBackpropInput),
   nativeEntry('Conv2DBackpropFilter', conv2dBackpropFilter),
+  nativeEntry('MaxPoolGrad', maxPoolGrad),
 ];
