@@ -1,9 +1,12 @@
 """PyTorch peer of bench/engine.ts: the same workloads, shapes, batch and optimizer on PyTorch CPU.
 
-    python3 bench/engine_torch.py THREADS SECONDS   # prints one JSON line: {"threads", "version", "results"}
+    python3 bench/engine_torch.py THREADS --serve   # a column of bench/engine.ts (see its --serve)
+    python3 bench/engine_torch.py THREADS SECONDS   # standalone: one JSON line {"threads", "version", "results"}
 
-Results are in the order of bench/engine.ts's WORKLOADS (examples/second); the LM workload has no
-PyTorch twin here and is reported as not measured. Random data, a pool of 1024 examples cycled.
+Serving, it prints {"backend"} and then answers each stdin line "w seconds" with one JSON line
+(examples/second of workload w, in the order of bench/engine.ts's WORKLOADS, run for ~seconds after
+one warm-up step on first use); "end" exits. The LM workload has no PyTorch twin here and is
+reported as not measured. Random data, a pool of 1024 examples cycled.
 """
 import json
 import math
@@ -15,19 +18,21 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 THREADS = int(sys.argv[1]) if len(sys.argv) > 1 else 1
-SECONDS = float(sys.argv[2]) if len(sys.argv) > 2 else 5.0
+SERVE = len(sys.argv) > 2 and sys.argv[2] == "--serve"
+SECONDS = float(sys.argv[2]) if len(sys.argv) > 2 and not SERVE else 5.0
 BATCH = 128
 POOL = 1024
 torch.set_num_threads(THREADS)
 torch.manual_seed(0)
 
 
-def time_box(step, batch):
-    """Runs step(i) once to warm up, then for ~SECONDS; returns examples/s."""
-    step(0)
+def time_box(step, batch, seconds, warm=True):
+    """Runs step(i) once to warm up (if warm), then for ~seconds; returns examples/s."""
+    if warm:
+        step(0)
     t0 = time.perf_counter()
     n = 0
-    while time.perf_counter() - t0 < SECONDS:
+    while time.perf_counter() - t0 < seconds:
         n += 1
         step(n)
     return n * batch / (time.perf_counter() - t0)
@@ -46,7 +51,7 @@ def cnn():
     )
 
 
-def train_throughput(model, in_shape):
+def train_step(model, in_shape):
     x = torch.rand(POOL, *in_shape)
     y = torch.randint(0, 10, (POOL,))
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
@@ -60,10 +65,10 @@ def train_throughput(model, in_shape):
         opt.step()
         loss.item()
 
-    return time_box(step, BATCH)
+    return step, BATCH
 
 
-def forward_throughput(model):
+def forward_step(model):
     x = torch.rand(POOL, 784)
     per = POOL // BATCH
 
@@ -72,10 +77,10 @@ def forward_throughput(model):
         with torch.no_grad():
             model(x[o:o + BATCH]).numpy()
 
-    return time_box(step, BATCH)
+    return step, BATCH
 
 
-def attention_throughput(batch):
+def attention_step(batch):
     h, t, dh = 8, 128, 32
     q, k, v = (torch.randn(batch, h, t, dh, requires_grad=True) for _ in range(3))
 
@@ -84,21 +89,43 @@ def attention_throughput(batch):
         gq, gk, gv = torch.autograd.grad(out.sum(), (q, k, v))
         gq.sum().item()
 
-    return time_box(step, batch)
+    return step, batch
 
 
-def attempt(f):
+FACTORIES = [
+    lambda: train_step(mlp(), (784,)),
+    lambda: train_step(cnn(), (1, 28, 28)),
+    lambda: forward_step(mlp()),
+    lambda: attention_step(16),
+    None,  # LM small: no PyTorch twin
+]
+
+
+def run(w, seconds, live):
+    """Result of workload w for ~seconds (JSON-ready)."""
+    if FACTORIES[w] is None:
+        return {"error": "not measured"}
     try:
-        return {"exPerSec": f()}
+        warm = w not in live
+        if warm:
+            live[w] = FACTORIES[w]()
+        step, batch = live[w]
+        return {"exPerSec": time_box(step, batch, seconds, warm)}
     except Exception as e:  # reported in the table, not fatal
         return {"error": f"fails: {str(e)[:80]}"}
 
 
-results = [
-    attempt(lambda: train_throughput(mlp(), (784,))),
-    attempt(lambda: train_throughput(cnn(), (1, 28, 28))),
-    attempt(lambda: forward_throughput(mlp())),
-    attempt(lambda: attention_throughput(16)),
-    {"error": "not measured"},
-]
-print(json.dumps({"threads": THREADS, "version": torch.__version__, "results": results}))
+if SERVE:
+    print(json.dumps({"backend": f"torch {torch.__version__}, {THREADS} thread(s)"}), flush=True)
+    live = {}
+    for line in sys.stdin:
+        line = line.strip()
+        if line == "end":
+            print(json.dumps({"leaked": 0}), flush=True)
+            break
+        w, seconds = line.split()
+        print(json.dumps(run(int(w), float(seconds), live)), flush=True)
+else:
+    live = {}
+    results = [run(w, SECONDS, live) for w in range(len(FACTORIES))]
+    print(json.dumps({"threads": THREADS, "version": torch.__version__, "results": results}))
