@@ -278,6 +278,39 @@ static napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * sumLeading(heap, xOff, yOff, rows, cols): y[cols] = Σ_r x[r, cols] (rows summed in order) — a
+ * reduction over the leading axes, e.g. a bias gradient, without the transpose the wasm Sum needs.
+ */
+static napi_value SumLeading(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!read_args(env, info, &a, 5)) return NULL;
+  int64_t xOff = arg_i(&a, 1), yOff = arg_i(&a, 2), rows = arg_i(&a, 3), cols = arg_i(&a, 4);
+  if (!a.ok || rows < 1 || cols < 1) return fail(env, "sumLeading: bad shape"), NULL;
+  const float *x = heap_f32(&a, xOff, rows * cols);
+  float *y = heap_f32(&a, yOff, cols);
+  if (!a.ok) return fail(env, "sumLeading: operand outside the heap"), NULL;
+  memcpy(y, x, (size_t)cols * sizeof(float));
+  for (int64_t r = 1; r < rows; r++) {
+    const float *row = x + r * cols;
+    for (int64_t j = 0; j < cols; j++) y[j] += row[j];
+  }
+  return NULL;
+}
+
+/* tanh(heap, xOff, yOff, n): y = tanh(x) elementwise, as 1 − 2/(e^{2x} + 1) (exact at ±∞, NaN kept). */
+static napi_value Tanh(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!read_args(env, info, &a, 4)) return NULL;
+  int64_t xOff = arg_i(&a, 1), yOff = arg_i(&a, 2), n = arg_i(&a, 3);
+  if (!a.ok || n < 1) return fail(env, "tanh: bad size"), NULL;
+  const float *x = heap_f32(&a, xOff, n);
+  float *y = heap_f32(&a, yOff, n);
+  if (!a.ok) return fail(env, "tanh: operand outside the heap"), NULL;
+  for (int64_t i = 0; i < n; i++) y[i] = 1.f - 2.f / (expf(2.f * x[i]) + 1.f);
+  return NULL;
+}
+
 static int is_pointwise(const ConvGeom *g) {
   return g->KH == 1 && g->KW == 1 && g->sH == 1 && g->sW == 1 && g->padT == 0 && g->padL == 0 && g->OH == g->H &&
          g->OW == g->W;
@@ -450,6 +483,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"conv2dBackpropInput", NULL, Conv2dBackpropInput, NULL, NULL, NULL, napi_default, NULL},
       {"conv2dBackpropFilter", NULL, Conv2dBackpropFilter, NULL, NULL, NULL, napi_default, NULL},
       {"configureThreads", NULL, ConfigureThreads, NULL, NULL, NULL, napi_default, NULL},
+      {"sumLeading", NULL, SumLeading, NULL, NULL, NULL, napi_default, NULL},
+      {"tanh", NULL, Tanh, NULL, NULL, NULL, napi_default, NULL},
       {"maxPoolGrad", NULL, MaxPoolGrad, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_default, NULL},
       {"info", NULL, Info, NULL, NULL, NULL, napi_default, NULL},

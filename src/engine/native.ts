@@ -25,6 +25,10 @@ export interface NativeAddon {
   conv2dBackpropFilter(heap: ArrayBuffer, xOff: number, dyOff: number, dwOff: number, ...geom: number[]): void;
   /** dx = dy routed to each window's first argmax; `geom` = B,H,W,C,OH,OW,FH,FW,sH,sW,padT,padL. */
   maxPoolGrad(heap: ArrayBuffer, dyOff: number, xOff: number, dxOff: number, ...geom: number[]): void;
+  /** y[cols] = Σ_r x[r, cols], rows summed in order. */
+  sumLeading(heap: ArrayBuffer, xOff: number, yOff: number, rows: number, cols: number): void;
+  /** y = tanh(x) elementwise over n floats. */
+  tanh(heap: ArrayBuffer, xOff: number, yOff: number, n: number): void;
   /** Sets the OpenBLAS thread count (process-wide). */
   setThreads(n: number): void;
   /** Sets the thread count unless some thread of this process already did; returns the count in effect. */

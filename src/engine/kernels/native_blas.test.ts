@@ -229,3 +229,35 @@ test('maxPool gradient (strides, same/valid, all-negative windows, ties) matches
   const d = await bothPathsVsCpu((xt) => tf.sum(tf.maxPool(xt as tf.Tensor4D, 2, 2, 'valid')) as tf.Scalar, [flat], [0]);
   assert.equal(d.native, 0);
 });
+
+test('sum over leading axes (bias gradients) and tanh match cpu on both paths', { skip }, async () => {
+  const rng = new Rng(30);
+  const x = randomHost(rng, [6, 5, 7], 3);
+  x.values[0] = 40;
+  x.values[1] = -40;
+  x.values[2] = 0;
+  x.values[3] = 1e-6;
+  const r2 = randomHost(rng, [7]);
+  const r3 = randomHost(rng, [5, 7]);
+  const d = await bothPathsVsCpu(
+    (xt, a, b) =>
+      tf.addN([
+        tf.sum(tf.mul(tf.sum(xt, [0, 1]), a)),
+        tf.sum(tf.mul(tf.sum(xt, -3, true), b)),
+        tf.sum(tf.mul(tf.sum(tf.reshape(xt, [30, 7]), 0), a)),
+        tf.sum(tf.mul(tf.tanh(xt), tf.tanh(xt))),
+      ]) as tf.Scalar,
+    [x, r2, r3],
+    [0, 1, 2],
+  );
+  assert.ok(d.native <= 1e-4 && d.fallback <= 1e-4, JSON.stringify(d));
+  // the forward values themselves
+  const run = () => tf.tidy(() => {
+    const t = tf.tensor(x.values, x.shape);
+    return [tf.sum(t, [0, 1]), tf.sum(t, 0, true), tf.tanh(t)].map((y) => Float32Array.from(y.dataSync() as Float32Array));
+  });
+  await tf.setBackend('cpu');
+  const ref = run();
+  await initEngine('wasm');
+  run().forEach((v, i) => assert.ok(maxAbsDiff(v, ref[i]) <= 1e-4, `output ${i}: ${maxAbsDiff(v, ref[i])}`));
+});

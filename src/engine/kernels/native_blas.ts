@@ -1,11 +1,13 @@
 /**
  * OpenBLAS kernels on the wasm backend (the optional native path, ../native.ts): BatchMatMul,
  * _FusedMatMul (bias + activation tail), Conv2D, FusedConv2D and the two conv backprops (im2col
- * + sgemm), and MaxPoolGrad (a C loop, same tie rule as ./max_pool_grad.ts), computed by the addon directly on the wasm heap — inputs are read and outputs
+ * + sgemm), MaxPoolGrad (a C loop, same tie rule as ./max_pool_grad.ts), Sum over leading axes
+ * (bias gradients; the wasm Sum transposes first) and Tanh (GELU's; wasm's is a scalar libm
+ * call), computed by the addon directly on the wasm heap — inputs are read and outputs
  * written in place, nothing is copied. Each kernel falls back to the kernel it replaced (the
  * wasm kernels of this directory, or stock) for what it does not cover: non-float32 inputs,
  * NCHW, PReLU, non-rank-1 bias, batch broadcasts other than "same count" or "one matrix",
- * empty tensors — and for everything while {@link setNativeKernelsEnabled}(false).
+ * sums over other axes, empty tensors — and for everything while {@link setNativeKernelsEnabled}(false).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { loadNative, type NativeAddon } from '../native.js';
@@ -175,6 +177,33 @@ function maxPoolGrad(args: WasmKernelArgs, addon: NativeAddon): TensorInfo | nul
   return out;
 }
 
+/** Sum of float32 x over axes 0..k−1 (any keepDims) → x.shape[k..] (with 1s kept); else null. */
+function sum(args: WasmKernelArgs, addon: NativeAddon): TensorInfo | null {
+  const { backend } = args;
+  const x = args.inputs.x as TensorInfo | undefined;
+  const attrs = args.attrs as unknown as tf.SumAttrs;
+  if (!x || !f32(x)) return null;
+  const axes = tf.util.parseAxisParam(attrs.axis, x.shape).sort((p, q) => p - q);
+  const k = axes.length;
+  if (k === 0 || k === x.shape.length || axes.some((ax, i) => ax !== i)) return null;
+  const rows = prod(x.shape.slice(0, k));
+  const cols = prod(x.shape.slice(k));
+  const shape = attrs.keepDims ? [...x.shape.slice(0, k).map(() => 1), ...x.shape.slice(k)] : x.shape.slice(k);
+  const out = backend.makeOutput(shape, 'float32');
+  addon.sumLeading(heap(backend), off(backend, x), off(backend, out), rows, cols);
+  return out;
+}
+
+/** tanh of a float32 tensor, any shape. */
+function tanh(args: WasmKernelArgs, addon: NativeAddon): TensorInfo | null {
+  const { backend } = args;
+  const x = args.inputs.x as TensorInfo | undefined;
+  if (!x || !f32(x)) return null;
+  const out = backend.makeOutput(x.shape, 'float32');
+  addon.tanh(heap(backend), off(backend, x), off(backend, out), size(x));
+  return out;
+}
+
 /** Registration entries, installed over the wasm training kernels when the addon loads. */
 export const NATIVE_KERNELS: readonly TrainingKernel[] = [
   nativeEntry('BatchMatMul', matMul),
@@ -184,4 +213,6 @@ export const NATIVE_KERNELS: readonly TrainingKernel[] = [
   nativeEntry('Conv2DBackpropInput', conv2dBackpropInput),
   nativeEntry('Conv2DBackpropFilter', conv2dBackpropFilter),
   nativeEntry('MaxPoolGrad', maxPoolGrad),
+  nativeEntry('Sum', sum),
+  nativeEntry('Tanh', tanh),
 ];
