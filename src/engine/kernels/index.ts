@@ -9,6 +9,7 @@ import { conv2DBackpropInputKernel } from './conv2d_backprop_input.js';
 import { maxPoolGradKernel } from './max_pool_grad.js';
 import { batchMatMulKernel, fusedMatMulKernel } from './batch_mat_mul.js';
 import { unsortedSegmentSumKernel } from './unsorted_segment_sum.js';
+import { identityKernel } from './identity.js';
 import { NATIVE_KERNELS } from './native_blas.js';
 import { loadNative } from '../native.js';
 
@@ -20,6 +21,7 @@ export const WASM_TRAINING_KERNELS: readonly TrainingKernel[] = [
   batchMatMulKernel,
   fusedMatMulKernel,
   unsortedSegmentSumKernel,
+  identityKernel,
 ];
 
 /**
