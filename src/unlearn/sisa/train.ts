@@ -22,7 +22,7 @@ import { rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { hashIds, subset, type DataSplit, type Dataset } from '../../data/dataset.js';
-import type { BackendName } from '../../engine/backend.js';
+import { backendDescription, type BackendName } from '../../engine/backend.js';
 import { deriveSeed } from '../../engine/rng.js';
 import { WorkerPool } from '../../engine/workerPool.js';
 import { UnlearnError } from '../../errors.js';
@@ -32,7 +32,7 @@ import { ModelSpecSchema, type ModelSpec } from '../../models/spec.js';
 import { range } from '../../train/batches.js';
 import { TrainRecipeSchema, type TrainRecipe } from '../../train/recipe.js';
 import { trainModel } from '../../train/train.js';
-import { accuracyOf } from '../../eval/predict.js';
+import { accuracyOf } from '../../train/predict.js';
 import { ensemblePredictor, type Aggregate } from './ensemble.js';
 import { partitionSisa, shardSize, sliceEpochs, type PartitionUnit, type SisaAssignment } from './partition.js';
 import { SISA_FORMAT, checkpointFile, commitSisaDir, ensembleHash, loadShardModels, sha256, stagingDir, type CheckpointEntry, type ShardEntry, type SisaManifest } from './store.js';
@@ -313,7 +313,7 @@ export async function trainSisa(
     method: { id: 'sisa-train', guarantee: 'exact', params: { shards: S, slices: R, aggregate, unit, workers } },
     timings: { wallSeconds: seconds },
     metrics: {},
-    backend: tf.getBackend(),
+    backend: backendDescription(),
     createdAt: new Date().toISOString(),
     notes: [],
   };
