@@ -311,6 +311,37 @@ static napi_value Tanh(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * adam(heap, wOff, gOff, mOff, vOff, w2Off, m2Off, v2Off, n, b1, b2, oneMinusB1, oneMinusB2,
+ *      c1, c2, eps, negLr): one Adam step (Kingma & Ba 2015) over n float32 parameters, with the
+ * operations and order of tfjs-core's AdamOptimizer in IEEE float32 (c1 = 1 − β1^t,
+ * c2 = 1 − β2^t; the wasm kernels' vectorised sqrt/div may differ in the last bit):
+ *   m' = m·β1 + g·(1−β1);  v' = v·β2 + g²·(1−β2);  w' = ((m'/c1) / (√(v'/c2) + ε))·(−lr) + w.
+ */
+static napi_value Adam(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!read_args(env, info, &a, 17)) return NULL;
+  int64_t off[7];
+  for (int i = 0; i < 7; i++) off[i] = arg_i(&a, 1 + i);
+  int64_t n = arg_i(&a, 8);
+  float k[8];
+  for (int i = 0; i < 8; i++) k[i] = (float)arg_d(&a, 9 + i);
+  if (!a.ok || n < 1) return fail(env, "adam: bad arguments"), NULL;
+  const float *w = heap_f32(&a, off[0], n), *g = heap_f32(&a, off[1], n), *m = heap_f32(&a, off[2], n), *v = heap_f32(&a, off[3], n);
+  float *w2 = heap_f32(&a, off[4], n), *m2 = heap_f32(&a, off[5], n), *v2 = heap_f32(&a, off[6], n);
+  if (!a.ok) return fail(env, "adam: operand outside the heap"), NULL;
+  const float b1 = k[0], b2 = k[1], omb1 = k[2], omb2 = k[3], c1 = k[4], c2 = k[5], eps = k[6], neglr = k[7];
+  for (int64_t i = 0; i < n; i++) {
+    float gi = g[i];
+    float mi = m[i] * b1 + gi * omb1;
+    float vi = v[i] * b2 + (gi * gi) * omb2;
+    m2[i] = mi;
+    v2[i] = vi;
+    w2[i] = ((mi / c1) / (sqrtf(vi / c2) + eps)) * neglr + w[i];
+  }
+  return NULL;
+}
+
 static int is_pointwise(const ConvGeom *g) {
   return g->KH == 1 && g->KW == 1 && g->sH == 1 && g->sW == 1 && g->padT == 0 && g->padL == 0 && g->OH == g->H &&
          g->OW == g->W;
@@ -483,6 +514,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"conv2dBackpropInput", NULL, Conv2dBackpropInput, NULL, NULL, NULL, napi_default, NULL},
       {"conv2dBackpropFilter", NULL, Conv2dBackpropFilter, NULL, NULL, NULL, napi_default, NULL},
       {"configureThreads", NULL, ConfigureThreads, NULL, NULL, NULL, napi_default, NULL},
+      {"adam", NULL, Adam, NULL, NULL, NULL, napi_default, NULL},
       {"sumLeading", NULL, SumLeading, NULL, NULL, NULL, napi_default, NULL},
       {"tanh", NULL, Tanh, NULL, NULL, NULL, napi_default, NULL},
       {"maxPoolGrad", NULL, MaxPoolGrad, NULL, NULL, NULL, napi_default, NULL},

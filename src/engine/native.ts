@@ -29,6 +29,9 @@ export interface NativeAddon {
   sumLeading(heap: ArrayBuffer, xOff: number, yOff: number, rows: number, cols: number): void;
   /** y = tanh(x) elementwise over n floats. */
   tanh(heap: ArrayBuffer, xOff: number, yOff: number, n: number): void;
+  /** One Adam step over n floats (w, g, m, v in; w2, m2, v2 out), tfjs-core's operation order. */
+  adam(heap: ArrayBuffer, wOff: number, gOff: number, mOff: number, vOff: number, w2Off: number, m2Off: number, v2Off: number, n: number,
+    b1: number, b2: number, oneMinusB1: number, oneMinusB2: number, c1: number, c2: number, eps: number, negLr: number): void;
   /** Sets the OpenBLAS thread count (process-wide). */
   setThreads(n: number): void;
   /** Sets the thread count unless some thread of this process already did; returns the count in effect. */
