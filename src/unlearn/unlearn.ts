@@ -1,5 +1,5 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
-import * as tf from '@tensorflow/tfjs-core';
+import { backendDescription } from '../engine/backend.js';
 import { hashIds, type DataSplit } from '../data/dataset.js';
 import { UnlearnError } from '../errors.js';
 import type { StoredModel } from '../models/io.js';
@@ -80,7 +80,7 @@ export async function unlearn(
     removed: { ids: removedIds, idsSha256: hashIds(removedIds), subjects, request },
     timings: { wallSeconds: seconds },
     metrics: {},
-    backend: tf.getBackend(),
+    backend: backendDescription(),
     createdAt: new Date().toISOString(),
     extra: { details: out.details ?? {}, inputModelHash: m.modelHash },
     ...(m.declared ? { declared: m.declared } : {}),
