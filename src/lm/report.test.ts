@@ -12,7 +12,8 @@ const k = (original: number, paraphraseMax: number) => ({ original, paraphraseMa
 function audit(o: { verbMem: number; know: number; para: number; auc: number; privLeak?: number; relearn?: number; ppl: number }): LmAudit {
   return {
     source: 'wiki/alpha',
-    forget: { verbMem: o.verbMem, knowledge: k(o.know, o.para), mia: { auc: o.auc, members: 40, nonMembers: 10 }, ...(o.privLeak !== undefined ? { privLeak: o.privLeak } : {}) },
+    sources: ['wiki/alpha'],
+    forget: { verbMem: o.verbMem, knowledge: k(o.know, o.para), mia: { auc: o.auc, members: 40, nonMembers: 10, byStat: { loss: o.auc, zlib: o.auc, minK: o.auc, minKpp: o.auc } }, ...(o.privLeak !== undefined ? { privLeak: o.privLeak } : {}) },
     ...(o.relearn !== undefined ? { relearned: { verbMem: o.relearn, knowledge: k(0.5, 0.625), steps: 10, passages: 16 } } : {}),
     retained: { perplexity: o.ppl, forgetHeldOutPerplexity: o.ppl * 1.5, verbMem: 0.3, knowledge: k(0.75, 0.875) },
     seconds: 2,
