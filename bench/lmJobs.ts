@@ -7,6 +7,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { auditLm, type AuditOptions, type LmAudit } from '../src/lm/audit/index.js';
+import { scaleAudit } from '../src/lm/audit/scale.js';
+import { sequentialAudit, type SequentialStep } from '../src/lm/audit/sustainability.js';
+import type { LmManifest } from '../src/lm/io.js';
 import type { CorpusOptions } from '../src/lm/data.js';
 import { disposeModel, numParams } from '../src/lm/model.js';
 import type { LmRecipe } from '../src/lm/train.js';
@@ -32,8 +35,8 @@ export async function trainOriginal(a: { setup: Setup; dir: string }): Promise<{
   return out;
 }
 
-/** Train (or reuse) the retrained reference without `source` in `dir`. Returns its wall time (s). */
-export async function trainReference(a: { setup: Setup; source: string; dir: string }): Promise<{ seconds: number; reused: boolean }> {
+/** Train (or reuse) the retrained reference without `source` (one or several) in `dir`. Returns its wall time (s). */
+export async function trainReference(a: { setup: Setup; source: string | string[]; dir: string }): Promise<{ seconds: number; reused: boolean }> {
   if (done(a.dir)) {
     const r = await openLm(a.dir);
     disposeModel(r.model);
@@ -45,7 +48,7 @@ export async function trainReference(a: { setup: Setup; source: string; dir: str
 }
 
 /** Audit the model saved in `dir` for `source` (PrivLeak is filled in by the caller). */
-export async function auditModel(a: { dir: string; source: string; options: Partial<AuditOptions> }): Promise<LmAudit> {
+export async function auditModel(a: { dir: string; source: string | string[]; options: Partial<AuditOptions> }): Promise<LmAudit> {
   const r = await openLm(a.dir);
   try {
     return auditLm(r.model, r.corpus, a.source, defaultProbes(), a.options);
@@ -55,7 +58,7 @@ export async function auditModel(a: { dir: string; source: string; options: Part
 }
 
 /** Forget `source` from the original in `originalDir` with `method`, then audit the result. */
-export async function runMethod(a: { originalDir: string; source: string; method: string; params: Record<string, unknown>; options: Partial<AuditOptions> }): Promise<{ audit: LmAudit; seconds: number }> {
+export async function runMethod(a: { originalDir: string; source: string | string[]; method: string; params: Record<string, unknown>; options: Partial<AuditOptions> }): Promise<{ audit: LmAudit; seconds: number }> {
   const o = await openLm(a.originalDir);
   try {
     const r = await lmForget({ model: o.model, manifest: o.manifest, corpus: o.corpus, source: a.source, method: a.method, params: a.params });
@@ -64,6 +67,45 @@ export async function runMethod(a: { originalDir: string; source: string; method
     } finally {
       disposeModel(r.model);
     }
+  } finally {
+    disposeModel(o.model);
+  }
+}
+
+/**
+ * Sustainability: forget `sources` one after another from the original in `originalDir` with
+ * `method`, auditing everything removed so far after each step. One row per step.
+ */
+export async function runSequence(a: { originalDir: string; sources: string[]; method: string; params: Record<string, unknown>; options: Partial<AuditOptions> }): Promise<SequentialStep[]> {
+  const o = await openLm(a.originalDir);
+  let manifest: Omit<LmManifest, 'files' | 'modelHash'> = o.manifest;
+  try {
+    return await sequentialAudit({
+      model: o.model,
+      sources: a.sources,
+      forget: async (model, source) => {
+        const r = await lmForget({ model, manifest, corpus: o.corpus, source, method: a.method, params: a.params });
+        manifest = r.manifest;
+        return r;
+      },
+      audit: (m, removed) => auditLm(m, o.corpus, removed, defaultProbes(), a.options),
+      dispose: disposeModel,
+    });
+  } finally {
+    disposeModel(o.model);
+  }
+}
+
+/** Scale: forget each set of `sets` in one request from the original with `method`, audit the union. */
+export async function runScale(a: { originalDir: string; sets: string[][]; method: string; params: Record<string, unknown>; options: Partial<AuditOptions> }): Promise<{ sources: string[]; audit: LmAudit; seconds: number }[]> {
+  const o = await openLm(a.originalDir);
+  try {
+    return await scaleAudit({
+      sets: a.sets,
+      forget: (sources) => lmForget({ model: o.model, manifest: o.manifest, corpus: o.corpus, source: sources, method: a.method, params: a.params }),
+      audit: (m, sources) => auditLm(m, o.corpus, sources, defaultProbes(), a.options),
+      dispose: disposeModel,
+    });
   } finally {
     disposeModel(o.model);
   }
