@@ -7,9 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { auditLm, type AuditOptions, type LmAudit } from '../src/lm/audit/index.js';
-import { scaleAudit } from '../src/lm/audit/scale.js';
-import { sequentialAudit, type SequentialStep } from '../src/lm/audit/sustainability.js';
-import type { LmManifest } from '../src/lm/io.js';
+import { lmScaleWorkflow, lmSustainWorkflow } from '../src/lm/seriesWorkflows.js';
 import type { CorpusOptions } from '../src/lm/data.js';
 import { disposeModel, numParams } from '../src/lm/model.js';
 import type { LmRecipe } from '../src/lm/train.js';
@@ -76,36 +74,20 @@ export async function runMethod(a: { originalDir: string; source: string | strin
  * Sustainability: forget `sources` one after another from the original in `originalDir` with
  * `method`, auditing everything removed so far after each step. One row per step.
  */
-export async function runSequence(a: { originalDir: string; sources: string[]; method: string; params: Record<string, unknown>; options: Partial<AuditOptions> }): Promise<SequentialStep[]> {
+export async function runSequence(a: { originalDir: string; sources: string[]; method: string; params: Record<string, unknown>; options: Partial<AuditOptions> }): Promise<{ audit: LmAudit; seconds: number }[]> {
   const o = await openLm(a.originalDir);
-  let manifest: Omit<LmManifest, 'files' | 'modelHash'> = o.manifest;
   try {
-    return await sequentialAudit({
-      model: o.model,
-      sources: a.sources,
-      forget: async (model, source) => {
-        const r = await lmForget({ model, manifest, corpus: o.corpus, source, method: a.method, params: a.params });
-        manifest = r.manifest;
-        return r;
-      },
-      audit: (m, removed) => auditLm(m, o.corpus, removed, defaultProbes(), a.options),
-      dispose: disposeModel,
-    });
+    return await lmSustainWorkflow({ ...o, sources: a.sources, method: a.method, params: a.params, options: a.options });
   } finally {
     disposeModel(o.model);
   }
 }
 
 /** Scale: forget each set of `sets` in one request from the original with `method`, audit the union. */
-export async function runScale(a: { originalDir: string; sets: string[][]; method: string; params: Record<string, unknown>; options: Partial<AuditOptions> }): Promise<{ sources: string[]; audit: LmAudit; seconds: number }[]> {
+export async function runScale(a: { originalDir: string; sets: string[][]; method: string; params: Record<string, unknown>; options: Partial<AuditOptions> }): Promise<{ audit: LmAudit; seconds: number }[]> {
   const o = await openLm(a.originalDir);
   try {
-    return await scaleAudit({
-      sets: a.sets,
-      forget: (sources) => lmForget({ model: o.model, manifest: o.manifest, corpus: o.corpus, source: sources, method: a.method, params: a.params }),
-      audit: (m, sources) => auditLm(m, o.corpus, sources, defaultProbes(), a.options),
-      dispose: disposeModel,
-    });
+    return await lmScaleWorkflow({ ...o, sets: a.sets, method: a.method, params: a.params, options: a.options });
   } finally {
     disposeModel(o.model);
   }
