@@ -5,16 +5,17 @@
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError } from 'commander';
 import { int, num } from './args.js';
-import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackendName } from '../engine/backend.js';
 import { UnlearnError } from '../errors.js';
-import { runBenchmark, type BenchMethod } from '../eval/benchmark.js';
-import type { FarmProgress } from '../eval/farm.js';
+import { runBenchmark, type BenchMethod } from '../workflows/benchmark.js';
+import type { FarmProgress } from '../workflows/farm.js';
 import { renderHtmlReport } from '../report/html.js';
 import { leaderboardJson, leaderboardMarkdown, leaderboardTable } from '../report/leaderboard.js';
-import type { ForgetSelector } from '../unlearn/forgetSet.js';
+import type { ForgetSelector } from '../data/forgetSet.js';
 import { ensureDir } from '../models/io.js';
+import { claimOutDir } from '../models/staging.js';
+import { writeTextAtomic } from '../workflows.js';
 
 /**
  * Parse a forget request `random:F`, `class:K`, `subject:NAME` or `id:ID` (several joined by `,`
@@ -34,12 +35,6 @@ export function parseForget(spec: string): ForgetSelector {
     else throw new UnlearnError('INVALID_ARGS', `bad --forget kind '${kind}'`, 'use random:, class:, subject: or id:');
   }
   return s;
-}
-
-async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text);
-  await rename(tmp, path);
 }
 
 /** A progress display with ETA on stderr: a bar on a terminal, a line every 5% otherwise. */
@@ -93,6 +88,7 @@ export function addBenchCommand(program: Command): void {
     .option('--forget <spec>', 'forget set: random:F | class:K | subject:NAME | id:ID (comma = union)', 'random:0.02')
     .option('--workers <n>', 'worker threads (default: number of cores)', int)
     .option('--out <dir>', 'output directory', 'out/bench')
+    .option('--force', 'write into an existing --out (an earlier bench output; its cache is reused)')
     .option('--cache <dir>', 'model farm cache (default <out>/cache); reruns reuse it')
     .option('--seed <n>', 'seed of everything', int, 0)
     .option('--hidden <sizes>', 'MLP hidden layer sizes, comma-separated', '128')
@@ -101,6 +97,7 @@ export function addBenchCommand(program: Command): void {
     .option('--lr <x>', 'training learning rate (Adam)', num, 1e-3)
     .action(async (o) => {
       const g = program.opts<{ json?: boolean; quiet?: boolean; backend: BackendName | 'auto' }>();
+      claimOutDir(o.out, { force: o.force });
       const ids = String(o.methods).split(',').map((s: string) => s.trim()).filter(Boolean);
       if (ids.length === 0) throw new UnlearnError('INVALID_ARGS', 'no methods given', 'e.g. --methods retrain,finetune');
       const methods: BenchMethod[] = ids.map((id: string) => ({ id, params: o.params?.[id] ?? {} }));
@@ -126,9 +123,9 @@ export function addBenchCommand(program: Command): void {
         progress.stop();
       }
       await ensureDir(o.out);
-      await writeAtomic(join(o.out, 'leaderboard.md'), leaderboardMarkdown(result));
-      await writeAtomic(join(o.out, 'leaderboard.json'), leaderboardJson(result));
-      await writeAtomic(join(o.out, 'report.html'), await renderHtmlReport(result));
+      await writeTextAtomic(join(o.out, 'leaderboard.md'), leaderboardMarkdown(result));
+      await writeTextAtomic(join(o.out, 'leaderboard.json'), leaderboardJson(result));
+      await writeTextAtomic(join(o.out, 'report.html'), await renderHtmlReport(result));
       if (g.json) process.stdout.write(leaderboardJson(result));
       else process.stdout.write(`${leaderboardTable(result.rows)}\n\nwall time ${result.wallSeconds.toFixed(1)} s; ${o.out}/leaderboard.md, leaderboard.json, report.html\n`);
     });

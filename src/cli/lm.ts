@@ -2,8 +2,6 @@
  * `unlearn lm …`: language-model unlearning commands (train, forget, audit, generate, methods,
  * sources). Parsing and printing only; the work is in src/lm/workflows.ts.
  */
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { collect, int, json, num } from './args.js';
 import { initEngine, type BackendName } from '../engine/backend.js';
@@ -17,8 +15,8 @@ import { listLmMethods } from '../lm/methods/index.js';
 import { disposeModel, numParams } from '../lm/model.js';
 import { lmHtmlWithPlots, lmMarkdown, lmTable, type LmReport } from '../lm/report.js';
 import { defaultProbes, lmAudit, lmForget, lmTrainWorkflow, openLm } from '../lm/workflows.js';
-import { checkOutDir, writeTextAtomic } from '../workflows.js';
-import { ensureDir } from '../models/io.js';
+import { checkOutDir } from '../workflows.js';
+import { writeDirAtomic } from '../models/io.js';
 
 /** Add the `lm` command group to `program` (which defines --json, --quiet and --backend). */
 export function addLmCommands(program: Command): void {
@@ -133,11 +131,7 @@ export function addLmCommands(program: Command): void {
       rows.push({ name: manifest.method.id, guarantee: manifest.method.guarantee, audit, seconds: manifest.timings.wallSeconds, costVsRetrain: retrainSeconds ? manifest.timings.wallSeconds / retrainSeconds : undefined });
       const report: LmReport = { source, model: { config: manifest.config.name, params: numParams(manifest.config), corpusFingerprint: corpus.fingerprint, backend: manifest.backend }, rows, notes: [] };
       if (o.out) {
-        if (o.force) await rm(o.out, { recursive: true, force: true });
-        await ensureDir(o.out);
-        await writeTextAtomic(join(o.out, 'report.json'), JSON.stringify(report, null, 1) + '\n');
-        await writeTextAtomic(join(o.out, 'report.md'), lmMarkdown(report));
-        await writeTextAtomic(join(o.out, 'report.html'), await lmHtmlWithPlots(report));
+        await writeDirAtomic(o.out, { 'report.json': JSON.stringify(report, null, 1) + '\n', 'report.md': lmMarkdown(report), 'report.html': await lmHtmlWithPlots(report) });
       }
       out(report, lmTable(rows) + (o.out ? `\n\nreport: ${o.out}/report.md, report.json, report.html` : ''));
       for (const m of [model, ref?.model, orig?.model]) if (m) disposeModel(m);

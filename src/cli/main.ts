@@ -11,7 +11,7 @@ import { EXIT_CODES, EXIT_INTERNAL, UnlearnError } from '../errors.js';
 import { listDatasets, loadDataset } from '../data/registry.js';
 import { SubjectIndex } from '../data/pseudonym.js';
 import { listMethods } from '../unlearn/index.js';
-import type { ForgetSelector } from '../unlearn/forgetSet.js';
+import type { ForgetSelector } from '../data/forgetSet.js';
 import { checkOutDir, evalWorkflow, forgetWorkflow, runDemo, trainWorkflow } from '../workflows.js';
 import { pct } from '../report/table.js';
 import { addBenchCommand } from './bench.js';
@@ -204,7 +204,9 @@ program
   .option('--seed <n>', 'seed', int, 0)
   .option('--subject <name>', 'sender to forget (address or s-… pseudonym; default: most prolific person-like sender)')
   .option('--reveal-subjects', 'show real sender addresses instead of pseudonyms (personal data)')
+  .option('--force', 'replace --out if it is an earlier demo output (or empty)')
   .action(async (o) => {
+    checkOutDir(o.out, { force: o.force });
     const r = await runDemo({ out: o.out, seed: o.seed, subject: o.subject, revealSubjects: o.revealSubjects, quiet: globals().quiet || globals().json, backend: globals().backend, log });
     out(JSON.parse(r.reportJson), `\n${r.table}\n\nreport: ${o.out}/report.md, ${o.out}/report.json`);
   });

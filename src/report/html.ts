@@ -6,7 +6,7 @@
  */
 import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
-import type { BenchResult } from '../eval/benchmark.js';
+import type { BenchResult } from '../workflows/benchmark.js';
 import { BIN_WIDTH } from '../eval/challengeScore.js';
 import { leaderboardTable } from './leaderboard.js';
 

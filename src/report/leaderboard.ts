@@ -1,7 +1,7 @@
 /**
  * The method leaderboard of a benchmark (src/eval/benchmark.ts) as Markdown and JSON.
  */
-import type { BenchResult, BenchRow } from '../eval/benchmark.js';
+import type { BenchResult, BenchRow } from '../workflows/benchmark.js';
 import { markdownTable, pct } from './table.js';
 
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');

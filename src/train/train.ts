@@ -87,5 +87,5 @@ export async function writeCheckpoint(dir: string, model: tfl.LayersModel, epoch
     'model.json': modelJson,
     'weights.bin': weights,
     'checkpoint.json': JSON.stringify({ epoch, recipe }) + '\n',
-  });
+  }, { replace: true });
 }

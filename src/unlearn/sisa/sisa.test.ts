@@ -9,7 +9,9 @@ import { initEngine } from '../../engine/backend.js';
 import { isUnlearnError } from '../../errors.js';
 import { formatHandlerFor } from '../../models/formats.js';
 import { smallDigits } from '../../testing/fixtures.js';
-import { sisaFormatHandler } from './index.js';
+import { sisaFormatHandler } from '../../workflows/sisaFormat.js';
+import { range } from '../../train/batches.js';
+import { accuracyOf } from '../../train/predict.js';
 import { sisaForget } from './forget.js';
 import { locate, withoutIds } from './partition.js';
 import { checkpointFile, pruneCheckpoints, readSisaManifest, type SisaManifest } from './store.js';
@@ -65,7 +67,8 @@ test('training writes S shards with R-1 checkpoints each, the lineage, storage a
 });
 
 test('exactness: after a deletion every shard is bit-identical to SISA trained from scratch without the examples', async () => {
-  const r = await sisaForget(join(dir, 'A'), split, { ids: forgetIds }, join(dir, 'B'), { workers: 1 });
+  const testAccuracy = (p: (ds: DataSplit['test'], idx: Int32Array) => { predicted: Int32Array; labels: Int32Array }) => accuracyOf(p(split.test, range(split.test.labels.length)));
+  const r = await sisaForget(join(dir, 'A'), split, { ids: forgetIds }, join(dir, 'B'), { workers: 1, evaluate: (p) => ({ evaluation: testAccuracy(p), metrics: { TA: testAccuracy(p) } }) });
   const B = r.manifest;
   const C = (await trainSisa(split, spec, recipe, sisa, { out: join(dir, 'C'), assignment: withoutIds(A.assignment, forgetIds) })).manifest;
   assert.deepEqual(await shardBytes(join(dir, 'B'), B), await shardBytes(join(dir, 'C'), C));
@@ -89,7 +92,8 @@ test('exactness: after a deletion every shard is bit-identical to SISA trained f
   assert.ok(!B.lineage.trainIds.includes(forgetIds[0]));
   assert.ok(!locate(B.assignment).has(forgetIds[0]));
   assert.equal(r.notes.length, 0);
-  assert.ok(r.evaluation!.TA > 0.75);
+  assert.ok(r.evaluation! > 0.75);
+  assert.equal(B.metrics.TA, r.evaluation, 'the evaluation is written into the manifest');
   // Deleting a subject by name resolves to the same examples.
   const bySubject = await sisaForget(join(dir, 'A'), split, { subjects: [subject] }, join(dir, 'B2'), { workers: 1 });
   assert.deepEqual(bySubject.retrained, [{ shard: 0, earliestSlice: 2, fromSlice: 1 }]);

@@ -22,8 +22,8 @@ import { existsSync } from 'node:fs';
 import { copyFile, link, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnlearnError } from '../../errors.js';
-import { checkModelKind, replaceDir, writeFileSynced } from '../../models/io.js';
-import { stagingPath } from '../../models/staging.js';
+import { checkModelKind, writeFileSynced } from '../../models/io.js';
+import { commitStaging, stagingPath } from '../../models/staging.js';
 import type { Guarantee, ModelManifest } from '../../models/manifest.js';
 import type { ModelSpec } from '../../models/spec.js';
 import type { TrainRecipe } from '../../train/recipe.js';
@@ -199,8 +199,8 @@ export async function stagingDir(out: string): Promise<string> {
 }
 
 /**
- * Write the manifest (with its storage filled in) into `staging` and rename `staging` over `out`
- * (an existing `out` is replaced). A crash leaves the old directory or the new one, never half.
+ * Write the manifest (with its storage filled in) into `staging` and move `staging` to `out` with
+ * {@link commitStaging} (an existing `out` is replaced only under a `--force` claim). A crash leaves the old directory or the new one, never half.
  */
 export async function commitSisaDir(staging: string, out: string, m: SisaManifest): Promise<SisaManifest> {
   // Storage includes the manifest itself: compute with a placeholder, then settle the byte count.
@@ -211,9 +211,10 @@ export async function commitSisaDir(staging: string, out: string, m: SisaManifes
   }
   try {
     await writeFileSynced(join(staging, 'manifest.json'), text);
-    await replaceDir(staging, out);
+    await commitStaging(staging, out);
   } catch (e) {
     await rm(staging, { recursive: true, force: true });
+    if (e instanceof UnlearnError) throw e;
     throw new UnlearnError('IO_ERROR', `cannot write ${out}: ${(e as Error).message}`, 'check the output path and free disk space');
   }
   return m;

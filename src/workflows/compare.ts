@@ -1,10 +1,10 @@
 import type { DataSplit } from '../data/dataset.js';
 import { saveModel, hashInMemory, type StoredModel } from '../models/io.js';
 import type { Guarantee } from '../models/manifest.js';
-import type { ForgetSet } from '../unlearn/forgetSet.js';
+import type { ForgetSet } from '../data/forgetSet.js';
 import { getMethod } from '../unlearn/registry.js';
 import { unlearn } from '../unlearn/unlearn.js';
-import { evaluateModel, type ModelEvaluation } from './evaluate.js';
+import { evaluateModel, type ModelEvaluation } from '../eval/evaluate.js';
 import { join } from 'node:path';
 
 /** One method to compare, with its params (validated by the method's schema). */

@@ -16,14 +16,14 @@ import { UnlearnError } from '../errors.js';
 import type { Guarantee } from '../models/manifest.js';
 import { specFor } from '../train/fit.js';
 import { TrainRecipeSchema, type TrainRecipe } from '../train/recipe.js';
-import { selectForgetSet, type ForgetSelector } from '../unlearn/forgetSet.js';
+import { selectForgetSet, type ForgetSelector } from '../data/forgetSet.js';
 import { getMethod } from '../unlearn/registry.js';
-import { challengeScore, type ChallengeScoreAggregate } from './challengeScore.js';
+import { challengeScore, type ChallengeScoreAggregate } from '../eval/challengeScore.js';
 import { ModelFarm, type FarmContext, type FarmJob, type FarmJobResult, type FarmProgress, type SplitSource } from './farm.js';
-import { lira, type AttackAggregate } from './lira.js';
-import { lossMembershipInference } from './lossMia.js';
-import { lossFromPhi } from './phi.js';
-import { ulira } from './ulira.js';
+import { lira, type AttackAggregate } from '../eval/lira.js';
+import { lossMembershipInference } from '../eval/lossMia.js';
+import { lossFromPhi } from '../eval/phi.js';
+import { ulira } from '../eval/ulira.js';
 
 /** One method of the benchmark with its params. */
 export interface BenchMethod {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Dataset } from '../data/dataset.js';
+import type { Dataset } from './dataset.js';
 import { isUnlearnError } from '../errors.js';
 import { selectForgetSet } from './forgetSet.js';
 
