@@ -3,8 +3,6 @@
  * criteria) from an original model with one method. Parsing and printing only; the work is in
  * src/lm/seriesWorkflows.ts.
  */
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { collect, int, json } from './args.js';
 import { quantBits } from './lm.js';
@@ -16,8 +14,8 @@ import { disposeModel, numParams } from '../lm/model.js';
 import { lmSeriesHtml, lmSeriesMarkdown, lmSeriesTable, type LmSeriesReport } from '../lm/reportSeries.js';
 import { lmScaleWorkflow, lmSustainWorkflow } from '../lm/seriesWorkflows.js';
 import { openLm } from '../lm/workflows.js';
-import { ensureDir } from '../models/io.js';
-import { checkOutDir, writeTextAtomic } from '../workflows.js';
+import { writeDirAtomic } from '../models/io.js';
+import { checkOutDir } from '../workflows.js';
 
 /** Add `lm sustain` and `lm scale` to the `lm` command group of `program` (added by addLmCommands). */
 export function addLmSeriesCommands(program: Command): void {
@@ -50,13 +48,7 @@ export function addLmSeriesCommands(program: Command): void {
         ? await lmSustainWorkflow({ ...input, sources: o.source })
         : await lmScaleWorkflow({ ...input, sets: forgetSets(o.source, (o.sizes as string).split(',').map(Number)) });
       const report: LmSeriesReport = { kind, model: { config: orig.manifest.config.name, params: numParams(orig.manifest.config), corpusFingerprint: orig.corpus.fingerprint, backend: orig.manifest.backend }, rows, notes: [`method ${o.method}, params ${JSON.stringify(o.params)}`] };
-      if (o.out) {
-        if (o.force) await rm(o.out, { recursive: true, force: true });
-        await ensureDir(o.out);
-        await writeTextAtomic(join(o.out, 'report.json'), JSON.stringify(report, null, 1) + '\n');
-        await writeTextAtomic(join(o.out, 'report.md'), lmSeriesMarkdown(report));
-        await writeTextAtomic(join(o.out, 'report.html'), await lmSeriesHtml(report));
-      }
+      if (o.out) await writeDirAtomic(o.out, { 'report.json': JSON.stringify(report, null, 1) + '\n', 'report.md': lmSeriesMarkdown(report), 'report.html': await lmSeriesHtml(report) });
       process.stdout.write(g().json ? JSON.stringify(report, null, 1) + '\n' : lmSeriesTable(rows) + (o.out ? `\n\nreport: ${o.out}/report.md, report.json, report.html` : '') + '\n');
     } finally {
       disposeModel(orig.model);
