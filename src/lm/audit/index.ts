@@ -8,14 +8,13 @@
  */
 import { z } from 'zod';
 import type { LmCorpus, LmDocument } from '../data.js';
-import type { LanguageModel } from '../model.js';
+import { disposeModel, type LanguageModel } from '../model.js';
 import { scoreDocs } from '../train.js';
 import { knowledgeAudit, type KnowledgeProbe, type KnowledgeResult } from './knowledge.js';
 import { MIA_STATS, membershipAucs, type MiaStat } from './membership.js';
 import { privLeak } from './privleak.js';
 import { quantizeModel } from './quantize.js';
 import { relearnAttack, relearnSchema } from './relearn.js';
-import { disposeModel } from '../model.js';
 import { verbMem } from './verbmem.js';
 
 export const auditOptionsSchema = z.object({
