@@ -135,7 +135,7 @@ function targetCheck(r: LmReportRow, ref: LmAudit, o: LmAudit): { name: string; 
   const pplRatio = r.audit.retained.perplexity / o.retained.perplexity;
   const checks: [string, boolean, string][] = [
     ['VerbMem', within(f.verbMem, ref.forget.verbMem, 0.1), `${f.verbMem.toFixed(3)} vs ${ref.forget.verbMem.toFixed(3)}`],
-    ['know (max para)', within(f.knowledge.paraphraseMax, ref.forget.knowledge.paraphraseMax, 0.1), `${f.knowledge.paraphraseMax.toFixed(2)} vs ${ref.forget.knowledge.paraphraseMax.toFixed(2)}`],
+    ['know (max wording)', within(f.knowledge.maxWording, ref.forget.knowledge.maxWording, 0.1), `${f.knowledge.maxWording.toFixed(2)} vs ${ref.forget.knowledge.maxWording.toFixed(2)}`],
     ['retained ppl', pplRatio <= PPL_BUDGET, `${((pplRatio - 1) * 100).toFixed(1)}%`],
     ['|PrivLeak|', Math.abs(f.privLeak ?? Infinity) <= 0.1, `${(f.privLeak ?? NaN).toFixed(3)}`],
     ['cost', (r.costVsRetrain ?? Infinity) <= COST_BUDGET, `${(r.costVsRetrain ?? NaN).toFixed(3)}`],

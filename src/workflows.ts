@@ -9,6 +9,7 @@ import { SubjectIndex } from './data/pseudonym.js';
 import { loadDataset, loadSplitFor } from './data/registry.js';
 import { initEngine, type BackendName } from './engine/backend.js';
 import { UnlearnError } from './errors.js';
+import { raCollapseWarning } from './eval/collapse.js';
 import { compareMethods, type Comparison, type MethodRun } from './workflows/compare.js';
 import { evaluateModel, type ModelEvaluation } from './eval/evaluate.js';
 import { accuracyOf, predict } from './train/predict.js';
@@ -59,6 +60,8 @@ export interface TrainWorkflowOptions {
 
 /** Load data, train θ_o from scratch, save it to `out`; returns the saved manifest and test accuracy. */
 export async function trainWorkflow(o: TrainWorkflowOptions): Promise<{ manifest: ModelManifest; testAccuracy: number }> {
+  // A --checkpoint-dir that is a file (or cannot be created) fails now, not after the first epoch.
+  if (o.checkpointDir) await ensureDir(o.checkpointDir);
   // A CNN needs image-shaped input: ask image datasets for [h, w, c] unless told otherwise.
   const dataOptions = { ...(o.kind === 'cnn' && o.dataset !== 'emails' ? { image: true } : {}), ...o.dataOptions };
   const split = await loadDataset(o.dataset, dataOptions);
@@ -91,10 +94,13 @@ export async function forgetWorkflow(o: ForgetWorkflowOptions): Promise<ForgetOu
   });
   const evaluation = evaluateModel(res.model, split, res.forget, res.manifest.seed);
   res.manifest.metrics = { RA: evaluation.RA, FA: evaluation.FA, TA: evaluation.TA, miaAuc: evaluation.mia.auc };
+  const originalRa = res.forget.retainIdx.length ? accuracyOf(predict(stored.model, split.train, res.forget.retainIdx)) : NaN;
+  const notes = [raCollapseWarning(o.method, evaluation.RA, originalRa)].filter((w): w is string => Boolean(w));
+  if (notes.length) res.manifest.extra = { ...res.manifest.extra, warnings: notes };
   const manifest = await saveModel(o.out, res.model, res.manifest);
   res.model.dispose();
   stored.model.dispose();
-  return { manifest, evaluation, forget: res.forget, subjectIndex };
+  return { manifest, evaluation, forget: res.forget, subjectIndex, notes };
 }
 
 
@@ -236,8 +242,9 @@ async function demoInto(dir: string, o: DemoOptions, backend: string, log: (line
     original: { modelHash: original.manifest.modelHash, spec: original.manifest.spec, recipe: original.manifest.recipe, trainSeconds: fit.seconds },
     seed,
     backend,
-    notes: certifiedNotes,
+    notes: [...comparison.warnings, ...certifiedNotes],
   };
+  for (const w of comparison.warnings) log(w);
   const reportMd = comparisonMarkdown(ctx, comparison);
   const reportJson = JSON.stringify({ ...ctx, rows: comparison.rows, retrainSeconds: comparison.retrainSeconds, forgetIds: forget.forgetIds }, null, 1) + '\n';
   await writeTextAtomic(join(dir, 'report.md'), reportMd);

@@ -3,8 +3,8 @@
  * progress display and printing only.
  */
 import cliProgress from 'cli-progress';
-import { type Command, InvalidArgumentError } from 'commander';
-import { int, num } from './args.js';
+import type { Command } from 'commander';
+import { int, json, num, posInt } from './args.js';
 import { join } from 'node:path';
 import type { BackendName } from '../engine/backend.js';
 import { UnlearnError } from '../errors.js';
@@ -38,7 +38,7 @@ export function parseForget(spec: string): ForgetSelector {
 }
 
 /** A progress display with ETA on stderr: a bar on a terminal, a line every 5% otherwise. */
-function benchProgress(quiet: boolean): { tick(p: FarmProgress): void; stop(): void } {
+export function benchProgress(quiet: boolean): { tick(p: FarmProgress): void; stop(): void } {
   if (quiet) return { tick() {}, stop() {} };
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(
@@ -76,17 +76,11 @@ export function addBenchCommand(program: Command): void {
     .description('leaderboard of unlearning methods: NeurIPS 2023 challenge score, loss MIA, LiRA, U-LiRA, cost (Markdown, JSON, HTML)')
     .option('--dataset <name>', 'dataset', 'digits')
     .option('--methods <ids>', 'comma-separated method ids', 'retrain,finetune,neggrad-plus,scrub')
-    .option('--params <json>', 'method params by id, e.g. \'{"scrub":{"epochs":2}}\'', (v) => {
-      try {
-        return JSON.parse(v) as Record<string, Record<string, unknown>>;
-      } catch {
-        throw new InvalidArgumentError('not valid JSON');
-      }
-    })
+    .option('--params <json>', 'method params by id, e.g. \'{"scrub":{"epochs":2}}\'', json)
     .option('--models <N>', 'unlearning runs per method and retrained models per side', int, 32)
     .option('--shadows <K>', 'shadow models for LiRA / U-LiRA (even)', int, 16)
     .option('--forget <spec>', 'forget set: random:F | class:K | subject:NAME | id:ID (comma = union)', 'random:0.02')
-    .option('--workers <n>', 'worker threads (default: number of cores)', int)
+    .option('--workers <n>', 'worker threads (default: number of cores)', posInt)
     .option('--out <dir>', 'output directory', 'out/bench')
     .option('--force', 'write into an existing --out (an earlier bench output; its cache is reused)')
     .option('--cache <dir>', 'model farm cache (default <out>/cache); reruns reuse it')
@@ -100,7 +94,7 @@ export function addBenchCommand(program: Command): void {
       claimOutDir(o.out, { force: o.force });
       const ids = String(o.methods).split(',').map((s: string) => s.trim()).filter(Boolean);
       if (ids.length === 0) throw new UnlearnError('INVALID_ARGS', 'no methods given', 'e.g. --methods retrain,finetune');
-      const methods: BenchMethod[] = ids.map((id: string) => ({ id, params: o.params?.[id] ?? {} }));
+      const methods: BenchMethod[] = ids.map((id: string) => ({ id, params: (o.params?.[id] as Record<string, unknown> | undefined) ?? {} }));
       const hidden = String(o.hidden).split(',').map((s) => int(s.trim()));
       const progress = benchProgress(!!(g.quiet || g.json));
       let result;

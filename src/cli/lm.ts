@@ -3,13 +3,13 @@
  * sources). Parsing and printing only; the work is in src/lm/workflows.ts.
  */
 import { Command, Option } from 'commander';
-import { collect, int, json, num } from './args.js';
+import { collect, fmtParams, int, json, methodParams, num } from './args.js';
 import { initEngine, type BackendName } from '../engine/backend.js';
 import { UnlearnError } from '../errors.js';
 import { loadProbes } from '../lm/audit/knowledge.js';
 import { withPrivLeak } from '../lm/audit/index.js';
 import { listSources } from '../lm/data.js';
-import { generate } from '../lm/generate.js';
+import { generate, sampleOptionsSchema } from '../lm/generate.js';
 import { loadLm, type LmManifest } from '../lm/io.js';
 import { listLmMethods } from '../lm/methods/index.js';
 import { disposeModel, numParams } from '../lm/model.js';
@@ -41,8 +41,8 @@ export function addLmCommands(program: Command): void {
   lm.command('methods')
     .description('list the language-model unlearning methods')
     .action(() => {
-      const ms = listLmMethods().map((m) => ({ id: m.id, guarantee: m.guarantee, description: m.description, reference: m.reference }));
-      out(ms, ms.map((m) => `${m.id.padEnd(20)} ${m.guarantee.padEnd(12)} ${m.description}\n${' '.repeat(34)}${m.reference}`).join('\n'));
+      const ms = listLmMethods().map((m) => ({ id: m.id, guarantee: m.guarantee, description: m.description, reference: m.reference, params: methodParams(m.paramsSchema) }));
+      out(ms, ms.map((m) => `${m.id.padEnd(20)} ${m.guarantee.padEnd(12)} ${m.description}\n${' '.repeat(34)}${m.reference}\n${' '.repeat(34)}params: ${fmtParams(m.params)}`).join('\n'));
     });
 
   lm.command('train')
@@ -146,11 +146,13 @@ export function addLmCommands(program: Command): void {
     .option('--top-k <k>', 'sample (at --temperature, default 1) from the k most likely bytes', int, 0)
     .option('--seed <n>', 'sampling seed', int, 0)
     .action(async (o) => {
-      await initEngine(g().backend);
-      const { model } = await loadLm(o.model);
       if (o.temperature !== undefined && o.temperature < 0) throw new UnlearnError('INVALID_ARGS', `--temperature ${o.temperature} is negative`, 'use 0 for greedy decoding or a positive temperature');
       const sample = o.temperature !== 0 && (o.temperature !== undefined || o.topK > 0);
-      const outs = generate(model, o.prompt, { maxNewTokens: o.maxTokens, strategy: sample ? 'sample' : 'greedy', temperature: sample ? (o.temperature ?? 1) : 1, topK: o.topK, seed: o.seed });
+      // Checked before the model is loaded: --top-k 1000 or --max-tokens 0 fail at once.
+      const options = sampleOptionsSchema.parse({ maxNewTokens: o.maxTokens, strategy: sample ? 'sample' : 'greedy', temperature: sample ? (o.temperature ?? 1) : 1, topK: o.topK, seed: o.seed });
+      await initEngine(g().backend);
+      const { model } = await loadLm(o.model);
+      const outs = generate(model, o.prompt, options, true);
       out(o.prompt.map((p: string, i: number) => ({ prompt: p, continuation: outs[i] })), o.prompt.map((p: string, i: number) => `${p}${outs[i]}`).join('\n'));
       disposeModel(model);
     });

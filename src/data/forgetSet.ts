@@ -26,6 +26,8 @@ export interface ForgetSet {
   forgetIds: string[];
   /** Distinct subjects of the forget set (real ids; pseudonymise before showing). */
   subjects: string[];
+  /** How many of `subjects` leave the lineage entirely (the rest keep examples in the retain set); set by selectForgetSet. */
+  fullyRemoved?: number;
 }
 
 /**
@@ -87,12 +89,9 @@ export function selectForgetSet(
   const retainIdx = Int32Array.from(inLineage.filter((i) => !forget.has(i)));
   if (forgetIdx.length === 0) throw new UnlearnError('SUBJECT_NOT_FOUND', 'the request selects no training example', 'check the selector');
   if (retainIdx.length === 0) throw new UnlearnError('INVALID_PARAMS', 'the request would remove every training example', 'retrain from scratch instead');
-  return {
-    forgetIdx,
-    retainIdx,
-    forgetIds: Array.from(forgetIdx, (i) => train.ids[i]),
-    subjects: [...new Set(Array.from(forgetIdx, (i) => train.subjects[i]))].sort(),
-  };
+  const subjects = [...new Set(Array.from(forgetIdx, (i) => train.subjects[i]))].sort();
+  const kept = new Set(Array.from(retainIdx, (i) => train.subjects[i]));
+  return { forgetIdx, retainIdx, forgetIds: Array.from(forgetIdx, (i) => train.ids[i]), subjects, fullyRemoved: subjects.filter((s) => !kept.has(s)).length };
 }
 
 /**

@@ -51,7 +51,7 @@ export function attackVariants(a: LmAudit): { label: string; verbMem: number; kn
 export function lmTable(rows: LmReportRow[]): string {
   const pl = (a: LmAudit, s: 'zlib' | 'minK' | 'minKpp') => f3(a.forget.privLeakByStat?.[s]);
   return markdownTable(
-    ['model', 'guarantee', 'VerbMem', 'know (orig)', 'know (max para)', 'MIA AUC', 'PrivLeak', 'PrivLeak zlib', 'PrivLeak Min-K%', 'PrivLeak Min-K%++', 'retained ppl', 'retained VerbMem', 'retained know', 'time (s)', 'cost vs retrain'],
+    ['model', 'guarantee', 'VerbMem', 'know (orig)', 'know (max wording)', 'MIA AUC', 'PrivLeak', 'PrivLeak zlib', 'PrivLeak Min-K%', 'PrivLeak Min-K%++', 'retained ppl', 'retained VerbMem', 'retained know', 'time (s)', 'cost vs retrain'],
     rows.flatMap((r) => {
       const a = r.audit;
       const main = [
@@ -59,7 +59,7 @@ export function lmTable(rows: LmReportRow[]): string {
         r.guarantee,
         f3(a.forget.verbMem),
         f2(a.forget.knowledge.original),
-        f2(a.forget.knowledge.paraphraseMax),
+        f2(a.forget.knowledge.maxWording),
         f3(a.forget.mia.auc),
         f3(a.forget.privLeak),
         pl(a, 'zlib'),
@@ -76,7 +76,7 @@ export function lmTable(rows: LmReportRow[]): string {
         '',
         withDelta(v.verbMem, a.forget.verbMem, 3),
         withDelta(v.knowledge.original, a.forget.knowledge.original, 2),
-        withDelta(v.knowledge.paraphraseMax, a.forget.knowledge.paraphraseMax, 2),
+        withDelta(v.knowledge.maxWording, a.forget.knowledge.maxWording, 2),
         'n/a', 'n/a', 'n/a', 'n/a', 'n/a',
         v.retainedPerplexity === undefined ? 'n/a' : f3(v.retainedPerplexity),
         'n/a', 'n/a', '-', '-',
@@ -88,7 +88,8 @@ export function lmTable(rows: LmReportRow[]): string {
 
 const LEGEND = [
   'VerbMem: mean ROUGE-L F1 of the greedy continuation of forget-source passage prefixes vs the true text (MUSE).',
-  'know (orig): fraction of knowledge probes whose answer ranks first among distractors in the source\'s wording; know (max para): fraction answered under at least one paraphrase (worst case for the unlearning).',
+  'know (orig): fraction of knowledge probes whose answer ranks first among distractors in the source\'s wording; know (max wording): fraction answered under at least one wording, the original or a paraphrase (the attacker\'s best case; never below know (orig)).',
+  'Target: for VerbMem, both knowledge columns and MIA AUC the target is the retrained model\'s value (the `retrain` row), not 0 — a model that never saw the source still completes common phrases and answers some probes from the other sources.',
   'MIA AUC: loss attack, forget-source training vs held-out passages; PrivLeak = (AUC − AUC_retrained)/AUC_retrained (≈ 0 ideal), for the loss attack and for the zlib, Min-K% and Min-K%++ statistics (k = 40%, MUSE).',
   '· int8 / · int4: the model with every weight matrix round-tripped through a symmetric per-output-channel 8-/4-bit grid (quantisation attack); · relearned: after fine-tuning on held-out passages of the forgotten source (relearning attack); in brackets the change against the model at full precision.',
   'retained ppl: perplexity per byte on the retained sources\' held-out passages; retained VerbMem / know: the audits on the retained sources.',
@@ -132,7 +133,7 @@ export type LmPlot = (typeof LM_PLOTS)[number];
  *   relative to the original model's, labelled by model, with the budgets as rules
  *   (y = {@link PPL_BUDGET}, x = {@link COST_BUDGET}).
  * - `privLeak`: PrivLeak per model (bars around 0; 0 is the retrained model's).
- * - `attacks`: VerbMem and knowledge under the best paraphrase per model at full precision, after
+ * - `attacks`: VerbMem and knowledge under the best wording per model at full precision, after
  *   int8 and 4-bit round-trips and after relearning (grouped bars; what an attack brings back).
  * - `membership`: PrivLeak per model for each membership statistic (loss, zlib, Min-K%, Min-K%++).
  * Values that are n/a (NaN, ±∞, undefined) are dropped, as are non-positive costs (log scale).
@@ -148,7 +149,7 @@ export function lmReportSpecs(r: LmReport): Record<LmPlot, TopLevelSpec> {
   const metrics: [string, (a: LmAudit) => number | undefined][] = [
     ['VerbMem', (a) => a.forget.verbMem],
     ['knowledge (original wording)', (a) => a.forget.knowledge.original],
-    ['knowledge (best paraphrase)', (a) => a.forget.knowledge.paraphraseMax],
+    ['knowledge (best wording)', (a) => a.forget.knowledge.maxWording],
     ['VerbMem after relearning', (a) => a.relearned?.verbMem],
   ];
   const forgetting = r.rows.flatMap((row) =>
@@ -170,7 +171,7 @@ export function lmReportSpecs(r: LmReport): Record<LmPlot, TopLevelSpec> {
   const variantsOrder = ['full precision', 'int8', 'int4', 'relearned'];
   const attacks = r.rows.flatMap((row) =>
     [{ label: 'full precision', verbMem: row.audit.forget.verbMem, knowledge: row.audit.forget.knowledge }, ...attackVariants(row.audit)].flatMap((v) =>
-      ([['VerbMem', v.verbMem], ['knowledge (best paraphrase)', v.knowledge.paraphraseMax]] as const).flatMap(([metric, value]) => (finite(value) ? [{ model: row.name, variant: v.label, metric, value }] : [])),
+      ([['VerbMem', v.verbMem], ['knowledge (best wording)', v.knowledge.maxWording]] as const).flatMap(([metric, value]) => (finite(value) ? [{ model: row.name, variant: v.label, metric, value }] : [])),
     ),
   );
   const statNames: Record<string, string> = { loss: 'loss', zlib: 'zlib', minK: 'Min-K%', minKpp: 'Min-K%++' };

@@ -35,14 +35,14 @@ const TITLE = { sustainability: 'Sustainability: sources forgotten one after ano
 /** The series table: one row per step and model. */
 export function lmSeriesTable(rows: LmSeriesRow[]): string {
   return markdownTable(
-    ['step', 'request', 'model', 'VerbMem', 'know (orig)', 'know (max para)', 'PrivLeak', 'int4 VerbMem', 'relearn VerbMem', 'retained ppl', 'retained know', 'time (s)', 'cost vs retrain'],
+    ['step', 'request', 'model', 'VerbMem', 'know (orig)', 'know (max wording)', 'PrivLeak', 'int4 VerbMem', 'relearn VerbMem', 'retained ppl', 'retained know', 'time (s)', 'cost vs retrain'],
     rows.map((r) => [
       String(r.step),
       r.request,
       r.model,
       f(r.audit.forget.verbMem, 3),
       f(r.audit.forget.knowledge.original, 2),
-      f(r.audit.forget.knowledge.paraphraseMax, 2),
+      f(r.audit.forget.knowledge.maxWording, 2),
       f(r.audit.forget.privLeak, 3),
       f(r.audit.quantized?.find((q) => q.bits === 4)?.verbMem, 3),
       f(r.audit.relearned?.verbMem, 3),
@@ -60,13 +60,13 @@ export function lmSeriesMarkdown(r: LmSeriesReport): string {
 }
 
 /**
- * Vega-Lite spec of the series: per audit (VerbMem, knowledge under the best paraphrase, retained
+ * Vega-Lite spec of the series: per audit (VerbMem, knowledge under the best wording, retained
  * perplexity, PrivLeak), a line per model across the steps (independent y scales). n/a dropped.
  */
 export function lmSeriesSpec(r: LmSeriesReport): TopLevelSpec {
   const metrics: [string, (a: LmAudit) => number | undefined][] = [
     ['VerbMem', (a) => a.forget.verbMem],
-    ['knowledge (best paraphrase)', (a) => a.forget.knowledge.paraphraseMax],
+    ['knowledge (best wording)', (a) => a.forget.knowledge.maxWording],
     ['PrivLeak (loss)', (a) => a.forget.privLeak],
     ['retained perplexity', (a) => a.retained.perplexity],
   ];

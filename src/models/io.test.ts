@@ -133,3 +133,19 @@ process.stdout.write(await hashInMemory(buildModel(${JSON.stringify(spec)}, 11))
   assert.equal(await hashInMemory(re.model), first.mlp);
   assert.doesNotMatch(await readFile(join(dir, 'model.json'), 'utf8'), /sequential_\d|_Dense\d/);
 });
+
+test('defect 5: the whole manifest is sealed — an edited recipe is MODEL_CORRUPT; the software versions are recorded', async () => {
+  const dir = join(await mkdtemp(join(tmpdir(), 'unlearn-seal-')), 'm');
+  const saved = await saveModel(dir, buildModel(spec, 2), manifest());
+  assert.equal(saved.software?.unlearn, JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')).version);
+  assert.match(saved.software?.tfjs ?? '', /^\d+\.\d+\.\d+/);
+  assert.ok(saved.software?.backend && saved.software.node === process.version);
+  assert.equal((await loadModel(dir)).manifest.manifestSha256, saved.manifestSha256);
+  const text = await readFile(join(dir, 'manifest.json'), 'utf8');
+  for (const edit of [(m: ModelManifest) => (m.recipe.learningRate = 0.5), (m: ModelManifest) => (m.method.guarantee = 'certified'), (m: ModelManifest) => ((m.spec as { hidden: number[] }).hidden = [9]), (m: ModelManifest) => delete m.manifestSha256]) {
+    const m = JSON.parse(text) as ModelManifest;
+    edit(m);
+    await writeFile(join(dir, 'manifest.json'), JSON.stringify(m, null, 1));
+    await assert.rejects(loadModel(dir), (e: unknown) => isUnlearnError(e, 'MODEL_CORRUPT') && /manifestSha256/.test((e as Error).message));
+  }
+});

@@ -8,6 +8,7 @@ import { UnlearnError } from '../errors.js';
 import { commitStaging, releaseStaging, stagingPath } from './staging.js';
 import type { ModelManifest } from './manifest.js';
 import { hashIds } from '../data/dataset.js';
+import { checkSeal, sealManifest } from './seal.js';
 
 /** A loaded model and its manifest. */
 export interface StoredModel {
@@ -152,7 +153,7 @@ export async function saveModel(
     'model.json': { sha256: sha256(modelJson), bytes: Buffer.byteLength(modelJson) },
     'weights.bin': { sha256: sha256(weights), bytes: weights.byteLength },
   };
-  const full: ModelManifest = { ...manifest, files, modelHash: modelHash(files['model.json'].sha256, files['weights.bin'].sha256) };
+  const full: ModelManifest = sealManifest({ ...manifest, files, modelHash: modelHash(files['model.json'].sha256, files['weights.bin'].sha256) });
   await writeDirAtomic(dir, {
     'model.json': modelJson,
     'weights.bin': weights,
@@ -169,8 +170,8 @@ export async function hashInMemory(model: tfl.LayersModel): Promise<string> {
 
 /**
  * Read a model directory's `manifest.json`, `model.json` and `weights.bin`, checking that all three
- * exist, that the manifest is JSON of the given `format`, and that both files match the sizes and
- * sha256 the manifest records. Shared by every model format with this layout.
+ * exist, that the manifest is JSON of the given `format` with an intact seal (src/models/seal.ts),
+ * and that both files match the sizes and sha256 the manifest records. Shared by every model format with this layout.
  * @throws UnlearnError MODEL_MISSING (`hint` names the command that writes such directories),
  *   INVALID_ARGS when the directory holds another kind of model of this project (naming it and
  *   the commands it goes with), or MODEL_CORRUPT.
@@ -191,6 +192,7 @@ export async function readVerifiedModelDir<M extends { format?: string; files: M
   }
   checkModelKind(dir, manifest, format, hint);
   if (manifest?.format !== format || !manifest.files) throw corrupt(`manifest.json is not a ${format} manifest`);
+  checkSeal(manifest, dir);
   for (const f of ['model.json', 'weights.bin']) if (!existsSync(join(dir, f))) throw missing(f);
   const modelJson = await readFile(join(dir, 'model.json'));
   const weights = await readFile(join(dir, 'weights.bin'));

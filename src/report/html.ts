@@ -99,7 +99,7 @@ export function reportSpecs(b: BenchResult): Record<'tradeoff' | 'epsilon' | 'li
         color,
       },
     },
-    lira: rocSpec('lira', 'LiRA (online) ROC: forget vs test under each method\'s models'),
+    lira: rocSpec('lira', 'LiRA (online) ROC: forget vs same-class test examples under each method\'s models'),
     ulira: rocSpec('ulira', 'U-LiRA ROC: method\'s models vs retrained models on the forget set'),
   };
 }

@@ -25,10 +25,10 @@ before(async () => {
   original = { model: fit.model, manifest: { ...fit.manifest, files: {} as never, modelHash: await hashInMemory(fit.model) } };
 });
 
-test('registry: the four methods with their guarantees; unknown ids and duplicates fail', () => {
+test('registry: the built-in methods with their guarantees; unknown ids and duplicates fail', () => {
   assert.deepEqual(
     listMethods().map((m) => [m.id, m.guarantee]),
-    [['retrain', 'exact'], ['finetune', 'approximate'], ['neggrad-plus', 'approximate'], ['scrub', 'approximate']],
+    [['retrain', 'exact'], ...['finetune', 'neggrad-plus', 'scrub', 'scrub-r', 'random-label', 'salun', 'ssd', 'l1-sparse', 'bad-teacher', 'reset-distil'].map((id) => [id, 'approximate'])],
   );
   assert.throws(() => getMethod('nope'), (e) => isUnlearnError(e, 'UNKNOWN_METHOD') && /scrub/.test((e as UnlearnError).hint ?? ''));
   assert.throws(() => registerMethod(retrain), (e) => isUnlearnError(e, 'DUPLICATE_ID'));

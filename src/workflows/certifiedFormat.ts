@@ -24,7 +24,12 @@ function metricsOf(ev: ModelEvaluation, model: CertifiedModel): Record<string, u
 /** `unlearn forget` on a certified directory. */
 async function forget(req: ForgetRequest): Promise<ForgetOutcome> {
   if (req.method && !['certified', 'certified-newton', 'ridge-exact'].includes(req.method)) {
-    throw new UnlearnError('UNKNOWN_METHOD', `a certified model is unlearned by its own removal step, not '${req.method}'`, 'omit --method for certified models');
+    throw new UnlearnError('INVALID_ARGS', `${req.modelDir} is a certified model: it is unlearned by its own removal step, not by '${req.method}'`, 'drop --method (or pass --method certified)');
+  }
+  // The removal step has no knobs: ε, δ, λ and σ were fixed when the model was trained.
+  const extra = Object.keys(req.params ?? {});
+  if (extra.length) {
+    throw new UnlearnError('INVALID_PARAMS', `certified removal takes no params (got ${extra.join(', ')}): ε, δ, λ and σ are fixed when the model is trained`, 'drop --params, or train a new model with `unlearn train --certified --epsilon …`');
   }
   const { stored, split } = await openCertified(req.modelDir);
   const m = stored.manifest;

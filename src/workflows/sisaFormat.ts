@@ -39,7 +39,7 @@ export async function evaluateSisaDir(dir: string, m: SisaManifest, split: DataS
 }
 
 /** Params of a deletion on a SISA model (`unlearn forget --params`). */
-const SisaForgetParams = z.strictObject({ workers: z.number().int().min(0).optional() });
+const SisaForgetParams = z.strictObject({ workers: z.number().int().min(1).optional() });
 
 /** The `unlearn-sisa/1` handler: deletion by shard retraining, evaluation of the ensemble. */
 export const sisaFormatHandler: ModelFormatHandler = {
