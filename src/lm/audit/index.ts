@@ -71,7 +71,11 @@ export interface LmAudit {
   seconds: number;
 }
 
-const summary = (k: KnowledgeResult): KnowledgeSummary => ({ original: k.original, maxWording: k.maxWording, paraphraseMean: k.paraphraseMean, chance: k.chance, probes: k.perProbe.length });
+/** Knowledge figures of a result; NaN (n/a in reports) when no probe applies, e.g. every probed source was forgotten. */
+const summary = (k: KnowledgeResult): KnowledgeSummary =>
+  k.perProbe.length
+    ? { original: k.original, maxWording: k.maxWording, paraphraseMean: k.paraphraseMean, chance: k.chance, probes: k.perProbe.length }
+    : { original: NaN, maxWording: NaN, paraphraseMean: NaN, chance: NaN, probes: 0 };
 
 /** Interleave documents of several sources (round-robin by source, each in index order), first n. */
 export function spread(docs: LmDocument[], n: number): LmDocument[] {
