@@ -20,6 +20,7 @@ import { addLmCommands } from './lm.js';
 import { listLmMethods } from '../lm/methods/index.js';
 import { addDataCommands } from './data.js';
 import { addModelCommands } from './model.js';
+import { addLmSeriesCommands } from './lmSeries.js';
 import { pruneCheckpoints, sisaTrainWorkflow } from '../unlearn/sisa/index.js';
 import { trainCertifiedWorkflow } from '../unlearn/certified/index.js';
 
@@ -267,6 +268,7 @@ addTuneCommand(program);
 addLmCommands(program);
 addDataCommands(program);
 addModelCommands(program);
+addLmSeriesCommands(program);
 
 try {
   await program.parseAsync(process.argv);
