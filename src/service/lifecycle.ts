@@ -93,6 +93,6 @@ export async function transition(ex: Executor, ledger: Ledger, r: RequestRow, to
   if (!(await ledger.store.updateRequest(r.id, r.revision, patch, ex))) {
     throw new UnlearnError('CONFLICT', `request ${r.id} changed meanwhile`, 'read it again and retry');
   }
-  const logIndex = await ledger.append(ex, { type: 'transition', request: r.id, from, to, at: new Date(now).toISOString(), actor: o.actor, ...(o.reason && { reason: o.reason }), ...o.facts }, now);
+  const logIndex = await ledger.append(ex, { type: `request.${to}`, requestId: r.id, data: { from, to, actor: o.actor, ...(o.reason && { reason: o.reason }), ...o.facts } }, now);
   return { row: { ...r, ...patch, revision: r.revision + 1 } as RequestRow, logIndex };
 }

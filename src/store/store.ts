@@ -315,12 +315,27 @@ export class Store {
 
   /**
    * Append one log entry and return its index (0-based). Appenders serialise on the log_state
-   * row (PostgreSQL row lock, SQLite's single writer), so indices are dense and in commit order.
+   * row (PostgreSQL row lock until commit, SQLite's single writer), so indices are dense and in
+   * commit order. With `expectIndex`, the append fails unless that is the next index.
    */
-  async appendLogEntry(entry: string, leafHash: string, now: number, ex: Executor = this.db): Promise<number> {
-    const { size } = await ex.updateTable('log_state').set((eb) => ({ size: eb('size', '+', 1) })).where('id', '=', 1).returning('size').executeTakeFirstOrThrow();
-    const idx = Number(size) - 1;
-    await ex.insertInto('log_entries').values({ idx, leaf_hash: leafHash, entry, created_at: now }).execute();
+  async appendLogEntry(entry: string, leafHash: string, now: number, ex: Executor = this.db, expectIndex?: number): Promise<number> {
+    return this.reserveLogIndex(ex, async () => ({ entry, leafHash, now }), expectIndex);
+  }
+  /**
+   * Take the next log index (locking the counter for the rest of the transaction), let `build`
+   * make the entry from the index and the previous leaf hash, insert it. Run in a transaction
+   * so a failure gives the index back.
+   * @throws Error when `expectIndex` is given and is not the next index.
+   */
+  async reserveLogIndex(ex: Executor, build: (index: number, prevLeafHash: string | null) => Promise<{ entry: string; leafHash: string; now: number }>, expectIndex?: number): Promise<number> {
+    let q = ex.updateTable('log_state').set((eb) => ({ size: eb('size', '+', 1) })).where('id', '=', 1);
+    if (expectIndex !== undefined) q = q.where('size', '=', expectIndex);
+    const row = await q.returning('size').executeTakeFirst();
+    if (!row) throw new Error(`log index ${expectIndex} is taken`);
+    const idx = Number(row.size) - 1;
+    const prev = idx === 0 ? null : (await ex.selectFrom('log_entries').select('leaf_hash').where('idx', '=', idx - 1).executeTakeFirstOrThrow()).leaf_hash;
+    const e = await build(idx, prev);
+    await ex.insertInto('log_entries').values({ idx, leaf_hash: e.leafHash, entry: e.entry, created_at: e.now }).execute();
     return idx;
   }
   async logSize(ex: Executor = this.db): Promise<number> {
@@ -341,6 +356,9 @@ export class Store {
   }
   latestTreeHead(ex: Executor = this.db): Promise<TreeHeadRow | undefined> {
     return ex.selectFrom('tree_heads').selectAll().orderBy('size', 'desc').limit(1).executeTakeFirst();
+  }
+  treeHeads(ex: Executor = this.db): Promise<TreeHeadRow[]> {
+    return ex.selectFrom('tree_heads').selectAll().orderBy('size').execute();
   }
   treeHead(size: number, ex: Executor = this.db): Promise<TreeHeadRow | undefined> {
     return ex.selectFrom('tree_heads').selectAll().where('size', '=', size).executeTakeFirst();
