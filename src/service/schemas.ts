@@ -123,3 +123,5 @@ export const ConsistencyView = z.object({ from: z.number().int(), to: z.number()
 export const Jwks = z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).openapi('JWKSet');
 
 export const Noop = z.strictObject({ ping: z.string().max(100).optional() });
+
+export const IdempotencyHeader = z.object({ 'idempotency-key': z.string().optional().openapi({ description: 'replay-safe key: the same key and body return the first answer; another body → 422' }) });
