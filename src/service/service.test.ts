@@ -4,7 +4,9 @@
  * log; races of two requests for one subject and of a request against a registration.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { trainWorkflow } from '../workflows.js';
 import { verifyJson } from './evidence/jws.js';
 import { checkInclusion, verifyLog } from './evidence/log.js';
 import { storeLogStorage } from './ledger.js';
@@ -120,8 +122,10 @@ for (const leg of LEGS) {
 
     test('race: a request against a model registration ends with the subject out of every registered version', async () => {
       const tok = await svc.token('requester', ['cps/30']);
+      const other = join(m.dir, 'plain-seed2');
+      await trainWorkflow({ dataset: 'cps-wages', kind: 'mlp', hidden: [8], recipe: { epochs: 2, batchSize: 64, seed: 2 }, out: other, quiet: true });
       const [reg, req] = await Promise.all([
-        svc.api('/v1/models', { method: 'POST', token: op, body: { id: 'plain-copy', dir: m.plain } }),
+        svc.api('/v1/models', { method: 'POST', token: op, body: { id: 'plain-2', dir: other } }),
         svc.api('/v1/deletion-requests', { method: 'POST', token: tok, body: { subject: 'cps/30', purpose: 'security' } }),
       ]);
       const { id } = (await req.json()) as { id: string };
@@ -133,7 +137,7 @@ for (const leg of LEGS) {
           return subj.versions.every((v: any) => v.supersededBy !== null);
         }, 'every version holding the subject superseded', 90_000);
       } else {
-        assert.equal(reg.status, 409, 'else the registration was refused because the subject was deleted');
+        assert.equal(reg.status, 409, `else the registration was refused because the subject was deleted: ${await reg.text()}`);
       }
     });
   });
