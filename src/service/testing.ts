@@ -79,7 +79,7 @@ export async function testService(o: Partial<ServeOptions> & { postgres?: string
       const { token, body, headers, ...rest } = init;
       const h: Record<string, string> = { ...(headers as Record<string, string>) };
       if (token) h.authorization = `Bearer ${token}`;
-      if (body !== undefined && typeof body !== 'string') h['content-type'] ??= 'application/json';
+      if (body !== undefined) h['content-type'] ??= 'application/json';
       return fetch(svc.url + path, { ...rest, headers: h, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
     },
     async close() {
