@@ -15,6 +15,7 @@ import { readPublicKeys, resolveDataRoot } from '../service/evidence/keys.js';
 import { verifyLog } from '../service/evidence/log.js';
 import { storeLogStorage } from '../service/ledger.js';
 import { startService } from '../service/server.js';
+import { runServiceDemo } from '../service/demo.js';
 import type { SignedTreeHead } from '../service/evidence/log.js';
 
 type Globals = { json?: boolean; quiet?: boolean };
@@ -66,6 +67,14 @@ export function addServiceCommands(program: Command): void {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       await new Promise(() => undefined);
+    });
+
+  program
+    .command('demo-service')
+    .description('the deletion-request service on the demo spam filter: three senders, three purposes, certificates and the log verified')
+    .option('--out <dir>', 'output directory', 'out/demo-service')
+    .action(async (o: { out: string }) => {
+      process.stdout.write((await runServiceDemo({ out: o.out })) + '\n');
     });
 
   const models = program.command('models').description('registered models of a running service');
