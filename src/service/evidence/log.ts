@@ -237,6 +237,16 @@ export class TransparencyLog {
     };
   }
 
+  /**
+   * The stored record of entry `index`: its canonical JSON text, exactly the bytes hashed.
+   * @throws UnlearnError INVALID_PARAMS when there is no such entry.
+   */
+  async record(index: number): Promise<string> {
+    const [row] = Number.isSafeInteger(index) && index >= 0 ? await this.storage.entries(index, index + 1) : [];
+    if (!row) throw new UnlearnError('INVALID_PARAMS', `log entry ${index} does not exist`, 'give an index below the log size');
+    return row.json;
+  }
+
   private async sizeAtMost(treeSize?: number): Promise<number> {
     const size = await this.storage.size();
     if (treeSize === undefined) return size;
