@@ -16,6 +16,8 @@ import { checkOutDir, evalWorkflow, forgetWorkflow, runDemo, trainWorkflow } fro
 import { pct } from '../report/table.js';
 import { addBenchCommand } from './bench.js';
 import { addLmCommands } from './lm.js';
+import { addEvidenceCommands } from './evidence.js';
+import { addCertifiedCommands } from './certified.js';
 import { pruneCheckpoints, sisaTrainWorkflow } from '../unlearn/sisa/index.js';
 import { trainCertifiedWorkflow } from '../unlearn/certified/index.js';
 
@@ -254,6 +256,8 @@ program
 
 addBenchCommand(program);
 addLmCommands(program);
+addEvidenceCommands(program);
+addCertifiedCommands(program);
 
 try {
   await program.parseAsync(process.argv);
