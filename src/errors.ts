@@ -19,7 +19,7 @@ export const EXIT_CODES = {
   DUPLICATE_ID: 12,
   BACKEND_UNAVAILABLE: 13,
   IO_ERROR: 14,
-  VERIFICATION_FAILED: 15,
+  VERIFICATION_FAILED: 21,
 } as const;
 
 export type ErrorCode = keyof typeof EXIT_CODES;

@@ -63,7 +63,7 @@ export async function keysFor(o: { key?: string; jwks?: string; dataRoot?: strin
 /** Lines describing a verified certificate. */
 export function describeCertificate(c: CertificateClaims, kid: string): string[] {
   return [
-    `request ${c.requestId}, subject ${c.subject}, purpose ${c.purpose}, outcome ${c.outcome}`,
+    `request ${c.requestId}, ${c.subject ? `subject ${c.subject}` : `${c.examplesRequested ?? 'some'} example ids`}, purpose ${c.purpose}, outcome ${c.outcome}`,
     `received ${c.receivedAt}, completed ${c.completedAt}, deadline ${c.deadline} (${c.deadlineMet ? 'met' : 'MISSED'})`,
     `policy sha256 ${c.policySha256}`,
     ...c.models.map((m) => `model ${m.modelId}: ${m.inputHash.slice(0, 12)} → ${m.outputHash.slice(0, 12)} by ${m.method}; ${m.statement}`),

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compactVerify, createLocalJWKSet } from 'jose';
-import { certificateBodySha256, issueCertificate, signCertificate, verifyCertificate, type CertificateBody } from './certificate.js';
+import { certificateBodySha256, certificateFromLog, issueCertificate, signCertificate, verifyCertificate, type CertificateBody } from './certificate.js';
 import { KeyRing } from './keys.js';
 import { TransparencyLog, verifyLog } from './log.js';
 import { MemoryLogStorage } from './memoryStorage.js';
@@ -150,6 +150,25 @@ test('validly signed claims whose proof, tree head or log record do not match ar
     r = await resign((c) => (c.deadlineMet = false));
     assert.match(r.problems.join('\n'), /deadlineMet is false/);
     await assert.rejects(signCertificate({ ...s.claims, subject: '' }, s.keys), (e) => isUnlearnError(e, 'INVALID_PARAMS') && /subject/.test(e.message));
+  } finally {
+    await s.done();
+  }
+});
+
+test('the service flow: a request.completed record carrying certificateSha256, certified against a later tree; subject null for a request by ids', async () => {
+  const s = await setup();
+  try {
+    const byIds: CertificateBody = { ...body, requestId: 'dr-0002', subject: null, examplesRequested: 3, evidence: { note: 'by example ids' } };
+    const { index } = await s.log.append({ type: 'request.completed', requestId: 'dr-0002', data: { from: 'verifying', to: 'completed', certificateSha256: certificateBodySha256(byIds) } });
+    await s.log.append({ type: 'request.received', requestId: 'dr-0003' });
+    const { jws, claims } = await certificateFromLog(byIds, s.log, index, s.keys);
+    assert.equal(claims.treeHead.treeSize, index + 2);
+    const r = await verifyCertificate(jws, s.keys.jwks());
+    assert.deepEqual(r.problems, []);
+    assert.equal(r.claims!.subject, null);
+    // A record of the request that does not commit to this body is refused before signing.
+    await assert.rejects(certificateFromLog({ ...byIds, purpose: 'bias' }, s.log, index, s.keys), (e) => isUnlearnError(e, 'INVALID_PARAMS') && /does not commit/.test(e.message));
+    await assert.rejects(certificateFromLog(byIds, s.log, 0, s.keys), (e) => isUnlearnError(e, 'INVALID_PARAMS'));
   } finally {
     await s.done();
   }

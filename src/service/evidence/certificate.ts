@@ -9,9 +9,10 @@
  * procedure ran on which lineage — the models, their input and output hashes, the method, the
  * guarantee and its measured figures — never that the weights are "clean" beyond that.
  *
- * The certificate is tied to the transparency log: the service logs a `certificate.issued`
- * record whose data carries `certificateSha256`, the SHA-256 of the canonical JSON of the
- * certificate's body (every claim except `logEntry`, `inclusion` and `treeHead`); the
+ * The certificate is tied to the transparency log: the service logs a record of the request
+ * (`certificate.issued`, or the `request.completed` transition) whose data carries
+ * `certificateSha256`, the SHA-256 of the canonical JSON of the certificate's body (every claim
+ * except `logEntry`, `inclusion` and `treeHead`); the
  * certificate carries that record, its inclusion proof and the signed tree head the proof is
  * against. A verifier recomputes all three links.
  */
@@ -57,13 +58,21 @@ const modelClaim = z.strictObject({
   statement: z.string(),
   /** Measured figures: ε, δ, bound; shards and slices retrained; audit values with N and the reference. */
   figures,
+  /** The planner's path, e.g. certified-newton, sisa-shards, approximate, retrain. */
+  path: z.string().min(1).optional(),
+  /** Training examples removed from this model. */
+  examplesRemoved: z.int().min(0).optional(),
+  /** Versions that contained the data and are superseded by the output. */
+  supersededVersions: z.array(z.string()).optional(),
 });
 
 const bodySchema = z.strictObject({
   version: z.literal(1),
   requestId: z.string().min(1),
-  /** Pseudonymised subject (src/data/pseudonym.ts), or a digest of the example ids. */
-  subject: z.string().min(1),
+  /** Pseudonymised subject (src/data/pseudonym.ts); null for a request by example ids. */
+  subject: z.string().min(1).nullable(),
+  /** Number of example ids named by a request by ids. */
+  examplesRequested: z.int().min(0).optional(),
   purpose: z.enum(PURPOSES),
   /** SHA-256 (hex) of the policy file in force. */
   policySha256: hex64,
@@ -74,6 +83,8 @@ const bodySchema = z.strictObject({
   completedAt: isoTime,
   deadline: isoTime,
   deadlineMet: z.boolean(),
+  /** Further evidence, e.g. for `no-data` the lineage checked (model versions and their lineage hashes). */
+  evidence: z.record(z.string(), z.unknown()).optional(),
 });
 
 const claimsSchema = bodySchema.extend({
@@ -112,16 +123,21 @@ export async function signCertificate(claims: CertificateClaims, keys: KeyRing):
 }
 
 /**
- * Log a certificate body and sign the certificate: append a `certificate.issued` record
- * committing to the body, take a signed tree head, prove the record's inclusion in it, sign.
- * @returns the JWS and the claims it carries.
+ * Sign the certificate of `body` whose log record (committing to it: `requestId` and
+ * `data.certificateSha256` = {@link certificateBodySha256}(body), of any type, e.g. the
+ * `request.completed` transition) is entry `index` of `log`: the record, its inclusion proof in
+ * the tree of `treeSize` entries (default: the log's size now) and that tree's signed head go into
+ * the claims. Works on a log over the caller's transaction.
+ * @throws UnlearnError INVALID_PARAMS when entry `index` does not commit to this body.
  */
-export async function issueCertificate(body: CertificateBody, log: TransparencyLog, keys: KeyRing): Promise<{ jws: string; claims: CertificateClaims }> {
-  const certificateSha256 = certificateBodySha256(body);
-  const { index } = await log.append({ type: CERTIFICATE_LOG_TYPE, requestId: body.requestId, at: body.completedAt, data: { certificateSha256, outcome: body.outcome } });
-  const treeHead = await log.treeHead();
-  const proof = await log.inclusion(index, treeHead.treeSize);
+export async function certificateFromLog(body: CertificateBody, log: TransparencyLog, index: number, keys: KeyRing, treeSize?: number): Promise<{ jws: string; claims: CertificateClaims }> {
   const record = await log.record(index);
+  const parsed = parseRecord(record);
+  if (!parsed || parsed.requestId !== body.requestId || parsed.data.certificateSha256 !== certificateBodySha256(body)) {
+    throw new UnlearnError('INVALID_PARAMS', `log entry ${index} does not commit to the certificate of request ${body.requestId}`, 'log the body first with data.certificateSha256 = certificateBodySha256(body)');
+  }
+  const treeHead = await log.treeHead(treeSize);
+  const proof = await log.inclusion(index, treeHead.treeSize);
   const claims: CertificateClaims = {
     ...body,
     logEntry: { index, leafHash: proof.leafHash, record },
@@ -129,6 +145,16 @@ export async function issueCertificate(body: CertificateBody, log: TransparencyL
     treeHead,
   };
   return { jws: await signCertificate(claims, keys), claims };
+}
+
+/**
+ * Log a certificate body (a `certificate.issued` record committing to it) and sign the
+ * certificate against the tree that ends with that record ({@link certificateFromLog}).
+ */
+export async function issueCertificate(body: CertificateBody, log: TransparencyLog, keys: KeyRing): Promise<{ jws: string; claims: CertificateClaims }> {
+  const certificateSha256 = certificateBodySha256(body);
+  const { index } = await log.append({ type: CERTIFICATE_LOG_TYPE, requestId: body.requestId, at: body.completedAt, data: { certificateSha256, outcome: body.outcome } });
+  return certificateFromLog(body, log, index, keys, index + 1);
 }
 
 /**
@@ -162,8 +188,8 @@ export async function verifyCertificate(jws: string, jwks: JSONWebKeySet): Promi
   } else {
     const record = parseRecord(logEntry.record);
     const sha = certificateBodySha256(bodyOf(claims));
-    if (!record || record.index !== logEntry.index || record.type !== CERTIFICATE_LOG_TYPE || record.requestId !== claims.requestId) {
-      problems.push(`log entry ${logEntry.index} is not the ${CERTIFICATE_LOG_TYPE} record of request ${claims.requestId}`);
+    if (!record || record.index !== logEntry.index || record.requestId !== claims.requestId) {
+      problems.push(`log entry ${logEntry.index} is not a record of request ${claims.requestId}`);
     } else if (record.data.certificateSha256 !== sha) {
       problems.push(`log entry ${logEntry.index} commits to another certificate body (sha256 ${String(record.data.certificateSha256).slice(0, 12)}…, this one ${sha.slice(0, 12)}…)`);
     }
