@@ -34,7 +34,7 @@ import { logisticLogits, noiseConstant, residualBudget, trainCertifiedLogistic, 
 import { removeCertified } from './removal.js';
 
 /** Default λ grid (mean-form L2 regularisation), log-spaced. */
-export const LAMBDA_GRID = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1];
+export const LAMBDA_GRID = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1];
 /** Rounds of the σ search per λ, and the largest σ tried. */
 const MAX_ROUNDS = 8;
 const MAX_SIGMA = 1e4;
@@ -226,7 +226,13 @@ export function planCertified(split: DataSplit, o: CertifiedPlanOptions): Certif
     }
   }
   const usable = candidates.filter((x) => !x.failed);
-  if (!usable.length) throw bad('no λ of the grid trains a certified model on this data (Newton did not converge)', 'try larger λ values, e.g. --lambdas 1e-2,1e-1,1');
+  if (!usable.length) {
+    const diverged = candidates.filter((x) => /Newton/.test(x.failed ?? '')).map((x) => x.lambda);
+    throw bad(
+      `no λ of the grid fits ${steps} Newton steps of ${batch} removal${batch === 1 ? '' : 's'} with σ ≤ ${MAX_SIGMA}${diverged.length ? ` (Newton did not converge at λ = ${diverged.join(', ')})` : ''}`,
+      'try larger λ (e.g. --lambdas 1,3,10), fewer removals between retrains, or a larger --epsilon',
+    );
+  }
   const chosen = usable.reduce((best, x) => (x.validationAccuracy > best.validationAccuracy || (x.validationAccuracy === best.validationAccuracy && x.sigma < best.sigma) ? x : best));
 
   // Today's defaults, for comparison: how many steps their budget holds.
