@@ -27,7 +27,7 @@ export function addCertifiedCommands(program: Command): void {
     .option('--data-option <key=value>', 'dataset loader option, e.g. dim=1024; repeatable', keyValue)
     .option('--batch-size <m>', 'rows removed per Newton step (how requests are batched)', int, 1)
     .option('--lambdas <list>', `λ grid, comma-separated (default ${LAMBDA_GRID.join(',')})`, list)
-    .option('--probes <n>', 'Newton steps run per λ to measure the step bound', int, 8)
+    .option('--probes <n>', 'Newton steps run per λ to measure the step bound', int, 16)
     .option('--margin <f>', 'safety factor on the estimated total bound', num, 1.25)
     .option('--seed <n>', 'seed of the validation holdout, the noise and the probed rows', int, 0)
     .action(async (o) => {
@@ -48,12 +48,12 @@ export function addCertifiedCommands(program: Command): void {
         `${p.removals} removals in ${p.steps} Newton step${p.steps === 1 ? '' : 's'} of ${p.batchSize}; ε = ${p.epsilon}, δ = ${p.delta}, c = ${p.c.toFixed(3)}, margin ×${p.margin}; ${p.fitRows} rows fitted, ${p.validationRows} validated`,
         ['λ', 'step bound', 'σ', 'budget σε/c', 'val. acc.', ''].join('\t'),
         ...rows,
-        `chosen: --lambda ${p.chosen.lambda} --sigma ${p.chosen.sigma.toPrecision(3)} (validation accuracy ${pct(p.chosen.validationAccuracy)})`,
-        `check on the whole train side: ${p.check.stepsRun} real steps, ${p.check.retrains} forced retrain${p.check.retrains === 1 ? '' : 's'}; ${p.steps} steps projected to use ${pct(p.check.projectedFraction)} of the budget; TA ${pct(p.check.testAccuracy)}`,
+        `chosen: λ = ${p.chosen.lambda} (validation accuracy ${pct(p.chosen.validationAccuracy)}); on the whole train side its step bound is ${sci(p.final.meanStepBound)} and σ = ${p.final.sigma.toPrecision(3)}`,
+        `check: ${p.check.stepsRun} further real steps, ${p.check.retrains} forced retrain${p.check.retrains === 1 ? '' : 's'}; ${p.steps} steps projected to use ${pct(p.check.projectedFraction)} of the budget; TA ${pct(p.check.testAccuracy)}`,
         p.defaults
           ? `today's defaults (λ = ${p.defaults.lambda}, σ = ${p.defaults.sigma}): budget ${sci(p.defaults.budget)}, step bound ${sci(p.defaults.meanStepBound)}: ${p.defaults.stepsThatFit} step${p.defaults.stepsThatFit === 1 ? '' : 's'} fit before a retrain (validation accuracy ${pct(p.defaults.validationAccuracy)})`
           : "today's defaults (λ = 1e-3, σ = 1) do not train on this data",
-        `train it: unlearn train --dataset ${o.dataset} --model logreg --certified --epsilon ${p.epsilon} --delta ${p.delta} --lambda ${p.chosen.lambda} --sigma ${p.chosen.sigma.toPrecision(3)} --out DIR`,
+        `train it: unlearn train --dataset ${o.dataset} --model logreg --certified --epsilon ${p.epsilon} --delta ${p.delta} --lambda ${p.final.lambda} --sigma ${p.final.sigma.toPrecision(3)} --out DIR`,
       ];
       process.stdout.write(lines.join('\n') + '\n');
     });

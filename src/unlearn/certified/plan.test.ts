@@ -36,7 +36,7 @@ test('the plan picks the most accurate feasible λ, its σ fits K removals, and 
   const n = split.train.labels.length;
   const all = Int32Array.from({ length: n }, (_, i) => i);
   let data: CertifiedData = { X: designFrom(split.train, all, true), labels: split.train.labels, numClasses: 2, active: new Uint8Array(n).fill(1) };
-  let model = trainCertifiedLogistic(data, { epsilon: 1, delta: 1e-5, lambda: p.chosen.lambda, sigma: p.chosen.sigma }, 11);
+  let model = trainCertifiedLogistic(data, { epsilon: 1, delta: 1e-5, lambda: p.chosen.lambda, sigma: p.final.sigma }, 11);
   for (let j = 0; j < K; j++) {
     const o = removeCertified(model, data, [(j * 37) % n], j);
     assert.equal(o.retrained, false, `removal ${j + 1} of ${K} retrained (used ${model.budget.used} of ${model.budget.total})`);

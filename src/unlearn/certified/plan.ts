@@ -19,9 +19,11 @@
  * with σ as fast as the budget) or passes σ = 10⁴, or Newton does not converge, the λ is
  * reported as infeasible.
  * Every λ of the grid is scored by validation accuracy (a seeded holdout of the train side, never
- * the test split) at its σ(λ); the best wins (ties: the smaller σ). A final check trains the chosen
- * (λ, σ) on the whole train side, runs min(S, probes) steps with the real budget, and reports
- * the retrains that forced (expected 0) and the test accuracy.
+ * the test split) at its σ(λ); the best wins (ties: the smaller σ). Its σ is then searched again on
+ * the whole train side (the model that is deployed; per-row bounds are heavy-tailed, so fresh rows
+ * are probed), and a check runs min(S, 2·probes) further fresh steps under the real budget,
+ * reporting the retrains that forced (expected 0), the projected use of the budget by S steps and
+ * the test accuracy.
  *
  * Batched removals cost more budget than single ones: a step removing m rows has a bound roughly
  * m² times one row's, so the plan assumes the batch size it is given (default 1).
@@ -30,7 +32,7 @@ import { subset, type DataSplit } from '../../data/dataset.js';
 import { deriveSeed, Rng } from '../../engine/rng.js';
 import { UnlearnError } from '../../errors.js';
 import { activeRows, designFrom } from './linalg.js';
-import { logisticLogits, noiseConstant, residualBudget, trainCertifiedLogistic, type CertifiedData, type CertifiedLogistic } from './logistic.js';
+import { logisticLogits, noiseConstant, trainCertifiedLogistic, type CertifiedData, type CertifiedLogistic } from './logistic.js';
 import { removeCertified } from './removal.js';
 
 /** Default λ grid (mean-form L2 regularisation), log-spaced. */
@@ -52,7 +54,7 @@ export interface CertifiedPlanOptions {
   batchSize?: number;
   /** λ values tried. Default {@link LAMBDA_GRID}. */
   lambdas?: number[];
-  /** Newton steps actually run per λ to measure the per-step bound. Default min(steps, 8). */
+  /** Newton steps actually run per λ to measure the per-step bound. Default min(steps, 16). */
   probes?: number;
   /** Safety factor on the estimated total bound (> 1 leaves room for steps above the mean). Default 1.25. */
   margin?: number;
@@ -98,10 +100,13 @@ export interface CertifiedPlan {
   fitRows: number;
   validationRows: number;
   candidates: PlanCandidate[];
+  /** The candidate with the best validation accuracy (searched on the fit part). */
   chosen: PlanCandidate;
+  /** The chosen λ with σ searched again on the whole train side: the values to train with. */
+  final: Omit<PlanCandidate, 'validationAccuracy' | 'failed'>;
   /** Today's defaults (λ = 1e-3, σ = 1): their budget, step bound and how many steps fit. */
   defaults: { lambda: number; sigma: number; budget: number; meanStepBound: number; stepsThatFit: number; validationAccuracy: number } | null;
-  /** The chosen (λ, σ) trained on the whole train side, with real removals under the real budget. */
+  /** The final (λ, σ) model on the whole train side, run for min(S, 2·probes) fresh steps under the real budget. */
   check: { stepsRun: number; retrains: number; budgetUsedFraction: number; projectedFraction: number; trainAccuracy: number; testAccuracy: number };
 }
 
@@ -165,7 +170,7 @@ export function planCertified(split: DataSplit, o: CertifiedPlanOptions): Certif
   const nVal = Math.round(n * vf);
   if (n - nVal < 2 * batch + 2 || nVal < 1) throw bad(`${n} training examples are too few to plan for`, 'use a larger dataset');
   const steps = Math.ceil(K / batch);
-  const probes = Math.max(1, Math.min(o.probes ?? 8, steps));
+  const probes = Math.max(1, Math.min(o.probes ?? 16, steps));
   const c = noiseConstant(o.delta);
   const perm = new Rng(`certified-plan/split/${seed}`).permutation(n);
   const valRows = Int32Array.from(perm.subarray(0, nVal)).sort();
@@ -174,56 +179,56 @@ export function planCertified(split: DataSplit, o: CertifiedPlanOptions): Certif
   const X = designFrom(fitDs, Int32Array.from({ length: fitRows.length }, (_, i) => i), true);
   const data: CertifiedData = { X, labels: fitDs.labels, numClasses: fitDs.numClasses, active: new Uint8Array(fitRows.length).fill(1) };
   const params = (lambda: number, sigma: number) => ({ epsilon: o.epsilon, delta: o.delta, lambda, sigma });
-  const train = (lambda: number, sigma: number) => trainCertifiedLogistic(data, params(lambda, sigma), seed);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
-  const candidates: PlanCandidate[] = [];
-  for (const lambda of lambdas) {
-    const fail = (why: string) => {
-      candidates.push({ lambda, sigma: NaN, meanStepBound: NaN, maxStepBound: NaN, trainResidual: NaN, budget: NaN, validationAccuracy: NaN, rounds: 0, failed: why });
-      o.log?.(`λ = ${lambda}: ${why}`);
-    };
+  /**
+   * The smallest σ that fits S steps for `lambda` on `d`: σ ← need(σ) from σ = 1 (the smallest
+   * fixed point when the step bound grows with σ). A string says why there is none.
+   */
+  const searchSigma = (d: CertifiedData, lambda: number, probeSeed: number): { model: CertifiedLogistic; bounds: number[]; rounds: number } | string => {
+    let sigma = DEFAULT_SIGMA;
+    let fitted: { model: CertifiedLogistic; bounds: number[]; rounds: number } | undefined;
     try {
-      // σ ← need(σ) from σ = 1: the smallest fixed point when the step bound grows with σ.
-      let sigma = DEFAULT_SIGMA;
-      let found: { model: CertifiedLogistic; bounds: number[]; rounds: number } | undefined;
-      let fitted: typeof found;
-      for (let round = 1; round <= MAX_ROUNDS && !found; round++) {
-        const model = train(lambda, sigma);
-        const bounds = probe(model, data, probes, batch, seed, false).bounds;
+      for (let round = 1; round <= MAX_ROUNDS; round++) {
+        const model = trainCertifiedLogistic(d, params(lambda, sigma), seed);
+        const bounds = probe(model, d, probes, batch, probeSeed, false).bounds;
         const need = (c / o.epsilon) * (model.trainResidual + steps * mean(bounds) * margin);
         if (need <= sigma) {
           fitted = { model, bounds, rounds: round };
-          if (need >= 0.95 * sigma) found = fitted;
-          else sigma = need / 0.97; // move down, staying just above the need
+          if (need >= 0.95 * sigma) return fitted;
+          sigma = need / 0.97; // move down, staying just above the need
         } else {
           if (!Number.isFinite(need) || need > MAX_SIGMA) break;
           sigma = need * 1.02;
         }
       }
-      found ??= fitted;
-      if (!found) {
-        fail(`no σ ≤ ${MAX_SIGMA} fits ${steps} steps: the step bound grows with σ as fast as the budget σε/c`);
-        continue;
-      }
-      const { model, bounds, rounds } = found;
-      const sig = model.params.sigma;
-      const cand: PlanCandidate = {
-        lambda,
-        sigma: sig,
-        meanStepBound: mean(bounds),
-        maxStepBound: Math.max(...bounds),
-        trainResidual: model.trainResidual,
-        budget: residualBudget(params(lambda, sig)),
-        validationAccuracy: accuracy(model, split.train, valRows),
-        rounds,
-      };
-      candidates.push(cand);
-      o.log?.(`λ = ${lambda}: step bound ${cand.meanStepBound.toExponential(2)}, σ = ${sig.toPrecision(3)}, validation accuracy ${(100 * cand.validationAccuracy).toFixed(1)}%`);
     } catch (e) {
       if (!(e instanceof UnlearnError) || e.code !== 'NUMERIC_ERROR') throw e;
-      fail(e.message);
+      return e.message;
     }
+    return fitted ?? `no σ ≤ ${MAX_SIGMA} fits ${steps} steps: the step bound grows with σ as fast as the budget σε/c`;
+  };
+  const summary = (lambda: number, r: { model: CertifiedLogistic; bounds: number[]; rounds: number }) => ({
+    lambda,
+    sigma: r.model.params.sigma,
+    meanStepBound: mean(r.bounds),
+    maxStepBound: Math.max(...r.bounds),
+    trainResidual: r.model.trainResidual,
+    budget: r.model.budget.total,
+    rounds: r.rounds,
+  });
+
+  const candidates: PlanCandidate[] = [];
+  for (const lambda of lambdas) {
+    const r = searchSigma(data, lambda, seed);
+    if (typeof r === 'string') {
+      candidates.push({ lambda, sigma: NaN, meanStepBound: NaN, maxStepBound: NaN, trainResidual: NaN, budget: NaN, validationAccuracy: NaN, rounds: 0, failed: r });
+      o.log?.(`λ = ${lambda}: ${r}`);
+      continue;
+    }
+    const cand: PlanCandidate = { ...summary(lambda, r), validationAccuracy: accuracy(r.model, split.train, valRows) };
+    candidates.push(cand);
+    o.log?.(`λ = ${lambda}: step bound ${cand.meanStepBound.toExponential(2)}, σ = ${cand.sigma.toPrecision(3)}, validation accuracy ${(100 * cand.validationAccuracy).toFixed(1)}%`);
   }
   const usable = candidates.filter((x) => !x.failed);
   if (!usable.length) {
@@ -235,32 +240,35 @@ export function planCertified(split: DataSplit, o: CertifiedPlanOptions): Certif
   }
   const chosen = usable.reduce((best, x) => (x.validationAccuracy > best.validationAccuracy || (x.validationAccuracy === best.validationAccuracy && x.sigma < best.sigma) ? x : best));
 
+  // The model that will be deployed is trained on the whole train side: search σ again there.
+  const n1 = Int32Array.from({ length: n }, (_, i) => i);
+  const full: CertifiedData = { X: designFrom(split.train, n1, true), labels: split.train.labels, numClasses: split.train.numClasses, active: new Uint8Array(n).fill(1) };
+  const fr = searchSigma(full, chosen.lambda, deriveSeed(seed, 'final'));
+  if (typeof fr === 'string') throw bad(`λ = ${chosen.lambda} fits on the fit part but not on the whole train side: ${fr}`, 'raise --margin or choose another λ with --lambdas');
+  const final = summary(chosen.lambda, fr);
+  o.log?.(`whole train side, λ = ${chosen.lambda}: step bound ${final.meanStepBound.toExponential(2)}, σ = ${final.sigma.toPrecision(3)}`);
+
   // Today's defaults, for comparison: how many steps their budget holds.
   let defaults: CertifiedPlan['defaults'] = null;
   try {
-    const m = train(DEFAULT_LAMBDA, DEFAULT_SIGMA);
+    const m = trainCertifiedLogistic(data, params(DEFAULT_LAMBDA, DEFAULT_SIGMA), seed);
     const bounds = probe(m, data, probes, batch, seed, false).bounds;
-    const budget = residualBudget(params(DEFAULT_LAMBDA, DEFAULT_SIGMA));
-    const stepsThatFit = Math.max(0, Math.floor((budget - m.trainResidual) / mean(bounds)));
-    defaults = { lambda: DEFAULT_LAMBDA, sigma: DEFAULT_SIGMA, budget, meanStepBound: mean(bounds), stepsThatFit, validationAccuracy: accuracy(m, split.train, valRows) };
+    const stepsThatFit = Math.max(0, Math.floor((m.budget.total - m.trainResidual) / mean(bounds)));
+    defaults = { lambda: DEFAULT_LAMBDA, sigma: DEFAULT_SIGMA, budget: m.budget.total, meanStepBound: mean(bounds), stepsThatFit, validationAccuracy: accuracy(m, split.train, valRows) };
   } catch (e) {
     if (!(e instanceof UnlearnError) || e.code !== 'NUMERIC_ERROR') throw e;
   }
 
-  // Check: the chosen (λ, σ) on the whole train side, real steps under the real budget.
-  const all = Int32Array.from({ length: n }, (_, i) => i);
-  const full: CertifiedData = { X: designFrom(split.train, all, true), labels: split.train.labels, numClasses: split.train.numClasses, active: new Uint8Array(n).fill(1) };
-  const model = trainCertifiedLogistic(full, params(chosen.lambda, chosen.sigma), seed);
-  const run = probe(model, full, probes, batch, deriveSeed(seed, 'check'), true);
-  const used = run.model.budget.used;
+  // Check: the final model, fresh rows, the real budget.
+  const run = probe(fr.model, full, Math.min(steps, 2 * probes), batch, deriveSeed(seed, 'check'), true);
   const testRows = Int32Array.from({ length: split.test.labels.length }, (_, i) => i);
   const check = {
     stepsRun: run.bounds.length,
     retrains: run.retrains,
-    budgetUsedFraction: used / run.model.budget.total,
-    projectedFraction: (model.trainResidual + steps * mean(run.bounds)) / model.budget.total,
-    trainAccuracy: accuracy(model, split.train, all),
-    testAccuracy: accuracy(model, split.test, testRows),
+    budgetUsedFraction: run.model.budget.used / run.model.budget.total,
+    projectedFraction: (fr.model.trainResidual + steps * mean(run.bounds)) / fr.model.budget.total,
+    trainAccuracy: accuracy(fr.model, split.train, n1),
+    testAccuracy: accuracy(fr.model, split.test, testRows),
   };
-  return { removals: K, batchSize: batch, steps, epsilon: o.epsilon, delta: o.delta, c, margin, fitRows: fitRows.length, validationRows: nVal, candidates, chosen, defaults, check };
+  return { removals: K, batchSize: batch, steps, epsilon: o.epsilon, delta: o.delta, c, margin, fitRows: fitRows.length, validationRows: nVal, candidates, chosen, final, defaults, check };
 }
