@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { EXIT_CODES, isUnlearnError } from '../errors.js';
 import { issueCertificate, verifyCertificate, type CertificateBody } from '../service/evidence/certificate.js';
 import { KeyRing } from '../service/evidence/keys.js';
-import { TransparencyLog } from '../service/evidence/log.js';
+import { exportLog, parseLogExport, TransparencyLog } from '../service/evidence/log.js';
 import { MemoryLogStorage } from '../service/evidence/memoryStorage.js';
 import { toB64u } from '../service/evidence/merkle.js';
 import { runCli as run } from '../testing/cli.js';
@@ -93,16 +93,17 @@ test('log verify --file: an intact export verifies; an edited entry exits VERIFI
   const rows = await storage.entries(0, await storage.size());
   const exp = (entries: typeof rows) => JSON.stringify({ entries: entries.map((e) => ({ ...e, leafHash: toB64u(e.leafHash) })), treeHeads: [] });
   const file = join(dir, 'log.json');
-  await writeFile(file, exp(rows));
+  await writeFile(file, JSON.stringify(await exportLog(storage, [await log.treeHead()])));
   const ok = run('log', 'verify', '--file', file, '--data-root', root);
   assert.equal(ok.code, 0, ok.stderr);
-  assert.match(ok.stdout, /^log verifies: 6 entries/);
+  assert.match(ok.stdout, /^log verifies: 6 entries, 1 signed tree head$/m);
   const edited = rows.map((e) => ({ ...e }));
   edited[3]!.json = edited[3]!.json.replace('request.planned', 'request.accepted');
   await writeFile(file, JSON.stringify({ ...JSON.parse(exp(edited)), treeHeads: [await log.treeHead()] }));
   const bad = run('log', 'verify', '--file', file, '--data-root', root);
   assert.equal(bad.code, EXIT_CODES.VERIFICATION_FAILED);
   assert.match(bad.stderr, /entry 3: edited: entry 3 does not hash to its stored leaf hash/);
+  assert.throws(() => parseLogExport({ entries: [{ index: 0, json: '{}', leafHash: 'xx' }] }, 'e.json'), (e) => isUnlearnError(e, 'INVALID_PARAMS') && /^e\.json: entries\.0\.leafHash: /.test(e.message));
 });
 
 test('certified plan prints a table and the chosen λ and σ', () => {

@@ -8,12 +8,10 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { JSONWebKeySet } from 'jose';
-import { z } from 'zod';
 import { UnlearnError } from '../errors.js';
 import { verifyCertificate, type CertificateClaims } from '../service/evidence/certificate.js';
 import { KeyRing, parsePublicJwk, readPublicKeys, resolveDataRoot } from '../service/evidence/keys.js';
-import { verifyLog, type LogProblem, type SignedTreeHead, type StoredLogEntry } from '../service/evidence/log.js';
-import { fromB64u } from '../service/evidence/merkle.js';
+import { parseLogExport, verifyLog, type LogProblem, type SignedTreeHead, type StoredLogEntry } from '../service/evidence/log.js';
 
 /** Where `unlearn log verify` reads the log when no `--file` is given. */
 export type LogSource = (o: { dataRoot: string; database?: string }) => Promise<{ entries: StoredLogEntry[]; treeHeads: SignedTreeHead[] }>;
@@ -70,11 +68,6 @@ export function describeCertificate(c: CertificateClaims, kid: string): string[]
     `signed by key ${kid}; log entry ${c.logEntry.index} included in the signed tree head of ${c.treeHead.treeSize} entries (${c.treeHead.timestamp})`,
   ];
 }
-
-const ExportSchema = z.object({
-  entries: z.array(z.object({ index: z.int().min(0), json: z.string(), leafHash: z.string() })),
-  treeHeads: z.array(z.object({ treeSize: z.int().min(0), rootHash: z.string(), timestamp: z.string(), signature: z.string() })).default([]),
-});
 
 /**
  * Verify log entries (and tree heads) and render the outcome: what `unlearn log verify` prints.
@@ -136,7 +129,7 @@ export function addEvidenceCommands(program: Command): void {
   log
     .command('verify')
     .description('recompute the log and name any edited, deleted, reordered or inserted entry')
-    .option('--file <export.json>', 'a log export {entries: [{index, json, leafHash}], treeHeads: [...]}')
+    .option('--file <export.json>', 'a log export {entries: [{index, json, leafHash}], treeHeads: [...]} (exportLog in src/service/evidence/log.ts)')
     .option('--database <url>', "the service's database (default: SQLite under the data root)")
     .option('--jwks <file>', 'public key set to check the tree heads with (default: the data root\'s)')
     .option('--data-root <dir>', 'data root (default: UNLEARN_HOME or ~/.unlearn)')
@@ -144,10 +137,7 @@ export function addEvidenceCommands(program: Command): void {
       let entries: StoredLogEntry[];
       let treeHeads: SignedTreeHead[];
       if (o.file) {
-        const r = ExportSchema.safeParse(await readJsonFile(o.file, 'the log export'));
-        if (!r.success) throw new UnlearnError('INVALID_ARGS', `${o.file}: ${r.error.issues[0]!.path.join('.')}: ${r.error.issues[0]!.message}`, 'give a log export {entries, treeHeads}');
-        entries = r.data.entries.map((e) => ({ ...e, leafHash: fromB64u(e.leafHash) }));
-        treeHeads = r.data.treeHeads;
+        ({ entries, treeHeads } = parseLogExport(await readJsonFile(o.file, 'the log export'), o.file));
       } else {
         if (!logSource) throw new UnlearnError('INVALID_ARGS', 'no log to read: the service store is not available in this build', 'pass --file EXPORT.json');
         ({ entries, treeHeads } = await logSource({ dataRoot: resolveDataRoot(o.dataRoot), database: o.database }));

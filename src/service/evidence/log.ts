@@ -14,6 +14,7 @@
  * records itself inside its own transaction with {@link buildRecord}.
  */
 import type { JSONWebKeySet } from 'jose';
+import { z } from 'zod';
 import { UnlearnError } from '../../errors.js';
 import { canonicalJson } from './canonical.js';
 import type { KeyRing } from './keys.js';
@@ -273,6 +274,36 @@ export function checkConsistency(p: ConsistencyProof): boolean {
   } catch {
     return false;
   }
+}
+
+/** A log as a JSON document (what `unlearn log verify --file` reads): rows with base64url leaf hashes, and signed tree heads. */
+export interface LogExport {
+  entries: { index: number; json: string; leafHash: string }[];
+  treeHeads: SignedTreeHead[];
+}
+
+/** Export every row of a log storage, with the given signed tree heads. */
+export async function exportLog(storage: LogStorage, treeHeads: SignedTreeHead[] = []): Promise<LogExport> {
+  const rows = await storage.entries(0, await storage.size());
+  return { entries: rows.map((r) => ({ index: r.index, json: r.json, leafHash: toB64u(r.leafHash) })), treeHeads };
+}
+
+const exportSchema = z.object({
+  entries: z.array(z.object({ index: z.int().min(0), json: z.string(), leafHash: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a base64url SHA-256') })),
+  treeHeads: z.array(z.object({ treeSize: z.int().min(0), rootHash: z.string(), timestamp: z.string(), signature: z.string() })).default([]),
+});
+
+/**
+ * Parse a {@link LogExport} (e.g. `JSON.parse` of a file) into rows and tree heads.
+ * @throws UnlearnError INVALID_PARAMS naming the first bad field.
+ */
+export function parseLogExport(value: unknown, name = 'log export'): { entries: StoredLogEntry[]; treeHeads: SignedTreeHead[] } {
+  const r = exportSchema.safeParse(value);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new UnlearnError('INVALID_PARAMS', `${name}: ${i.path.join('.') || '(top level)'}: ${i.message}`, 'give {"entries": [{"index", "json", "leafHash"}], "treeHeads": [...]}');
+  }
+  return { entries: r.data.entries.map((e) => ({ ...e, leafHash: fromB64u(e.leafHash) })), treeHeads: r.data.treeHeads };
 }
 
 /** One problem found by {@link verifyLog}: the log index concerned, its kind, one line of detail. */
