@@ -27,6 +27,7 @@ import {
   inclusionProof,
   leafHash,
   rootFromLeafHashes,
+  rootsAtSizes,
   toB64u,
   verifyConsistency,
   verifyInclusion,
@@ -392,6 +393,7 @@ export async function verifyLog(entries: StoredLogEntry[], signedTreeHeads: Sign
   // 6. Signed tree heads.
   const recomputed: Uint8Array[] = [];
   for (let i = 0; i < size; i++) recomputed.push(genuine.get(i)?.hash ?? new Uint8Array(HASH_BYTES));
+  const roots = rootsAtSizes(recomputed, signedTreeHeads.map((h) => h.treeSize));
   let matched = 0;
   for (const head of [...signedTreeHeads].sort((a, b) => a.treeSize - b.treeSize)) {
     if (jwks) {
@@ -401,12 +403,11 @@ export async function verifyLog(entries: StoredLogEntry[], signedTreeHeads: Sign
         continue;
       }
     }
-    if (toB64u(rootFromLeafHashes(recomputed.slice(0, head.treeSize))) === head.rootHash) {
+    if (toB64u(roots.get(head.treeSize)!) === head.rootHash) {
       matched = head.treeSize;
       continue;
     }
-    const explained = problems.some((p) => p.index < head.treeSize);
-    if (!explained) {
+    if (!problems.some((p) => p.index < head.treeSize)) {
       problems.push({ index: matched, kind: 'edited', detail: `entries ${matched}..${head.treeSize - 1} do not hash to the signed tree head of size ${head.treeSize}: one was edited, inserted or removed and the chain rewritten` });
     }
   }
