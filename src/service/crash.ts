@@ -14,10 +14,9 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Store } from '../store/store.js';
 import { createToken } from './auth.js';
-import { CERTIFICATE_TYP } from './certify.js';
 import { servicePseudonymKey, subjectPseudonym } from './context.js';
 import { readPublicKeys } from './evidence/keys.js';
-import { verifyJson } from './evidence/jws.js';
+import { verifyCertificate } from './evidence/certificate.js';
 import { verifyLog, type SignedTreeHead } from './evidence/log.js';
 import { storeLogStorage } from './ledger.js';
 import { FAST_POLICY } from './testing.js';
@@ -163,7 +162,7 @@ export async function runCrashHarness(o: CrashOptions): Promise<CrashReport> {
       report.final[r.status] = (report.final[r.status] ?? 0) + 1;
       if (r.certificate) {
         report.certificates.checked++;
-        if (!(await verifyJson(r.certificate, jwks, CERTIFICATE_TYP)).ok) report.certificates.failed++;
+        if (!(await verifyCertificate(r.certificate, jwks)).ok) report.certificates.failed++;
       }
     }
     const storage = storeLogStorage(store);

@@ -13,14 +13,13 @@ import { loadDataset } from '../data/registry.js';
 import { initEngine } from '../engine/backend.js';
 import { ensureDir } from '../models/io.js';
 import { trainCertifiedWorkflow } from '../unlearn/certified/format.js';
-import { DEMO_CERTIFIED } from '../unlearn/certified/demo.js';
-import { DEMO_SISA } from '../unlearn/sisa/demo.js';
+import { DEMO_CERTIFIED } from '../workflows/certifiedDemo.js';
+import { DEMO_SISA } from '../workflows/sisaDemo.js';
 import { sisaTrainWorkflow } from '../unlearn/sisa/index.js';
 import { DEMO_MODEL, DEMO_RECIPE, defaultDemoSubject, trainWorkflow, writeTextAtomic } from '../workflows.js';
 import { createToken } from './auth.js';
-import { CERTIFICATE_TYP } from './certify.js';
 import { subjectPseudonym } from './context.js';
-import { verifyJson } from './evidence/jws.js';
+import { verifyCertificate } from './evidence/certificate.js';
 import { verifyLog } from './evidence/log.js';
 import { storeLogStorage } from './ledger.js';
 import { startService } from './server.js';
@@ -97,7 +96,7 @@ export async function runServiceDemo(o: { out: string; log?: (l: string) => void
       if (s.hasCertificate) {
         const { certificate } = await api(`/v1/deletion-requests/${f.id}/certificate`, f.token);
         await writeTextAtomic(join(out, 'certificates', `${f.id}.jws`), certificate);
-        verified = (await verifyJson(certificate, jwks, CERTIFICATE_TYP)).ok ? 'verifies' : 'DOES NOT VERIFY';
+        verified = (await verifyCertificate(certificate, jwks)).ok ? 'verifies' : 'DOES NOT VERIFY';
       }
       for (const p of s.plans) {
         const alts = p.alternatives.map((a: any) => `${a.path} ${a.estimateSeconds.toFixed(1)} s${a.meets ? '' : ' (does not meet)'}`).join('; ');

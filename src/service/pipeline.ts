@@ -18,9 +18,9 @@ import { ensureDir } from '../models/io.js';
 import type { Job, JobQueue } from '../jobs/queue.js';
 import type { JobContext } from '../jobs/runner.js';
 import type { Executor, PlanRow, RequestRow, VersionRow } from '../store/store.js';
-import { completeWithCertificate, type ModelClaim } from './certify.js';
+import { completeWithCertificate, flattenFigures, type ModelClaim } from './certify.js';
 import type { ServiceContext } from './context.js';
-import { checkAudits, ruleFor, type AuditFigure, type AuditName, type Guarantee, type Purpose } from './evidence/policy.js';
+import { checkAudits, describeGuarantee, ruleFor, type AuditFigure, type AuditName, type Guarantee, type Purpose } from './evidence/policy.js';
 import { transition, type Status } from './lifecycle.js';
 import { candidatesFor, forgetIdsOf, planRequest, requiredGuarantee, termsOf, type Candidate } from './planner.js';
 import { lineageIndex, versionRow, publishVersion, type AnyManifest } from './registry.js';
@@ -57,7 +57,7 @@ export async function handlePlan(ctx: ServiceContext, job: Job): Promise<void> {
       return;
     }
     if (!plan.plans.length) {
-      await completeWithCertificate(ctx, t, r, [], { outcome: 'no-data', lineageEvidence: { modelsChecked: plan.checked.models, versionsChecked: plan.checked.versions, versionsHoldingSubject: 0, note: 'no registered model version lists this subject or these ids in its training lineage' } });
+      await completeWithCertificate(ctx, t, r, [], { outcome: 'no-data', evidence: { modelsChecked: plan.checked.models, versionsChecked: plan.checked.lineage, note: 'no registered model version lists this subject or these ids in its training lineage' } });
       return;
     }
     const { rows, terms } = termsOf(ctx, r, plan.required, plan.plans, now);
@@ -300,13 +300,14 @@ async function publish(ctx: ServiceContext, jc: JobContext, job: Job, plans: Pla
         const alts = JSON.parse(p.alternatives) as Candidate[];
         const used = p.job_id === job.id ? cand : alts.find((c) => c.method === p.method) ?? alts[0];
         claims.push({
-          model: p.model_id,
-          inputVersion: p.version_id,
-          outputVersion: p.output_version!,
+          modelId: p.model_id,
+          inputHash: p.version_id,
+          outputHash: p.output_version!,
           method: o?.method ?? p.method,
           path: used.path,
-          guarantee: used.guarantee as unknown as Record<string, unknown>,
-          figures: p.job_id === job.id ? verdict.figures : { recordedIn: `job ${p.job_id}` },
+          guarantee: used.guarantee,
+          statement: describeGuarantee(used.guarantee),
+          figures: flattenFigures(p.job_id === job.id ? verdict.figures : { recordedIn: `job ${p.job_id}` }),
           examplesRemoved: (await forgetIdsOf(ctx, r, (await ctx.store.version(p.version_id, t))!)).length,
           supersededVersions: p.job_id === job.id ? superseded : [],
         });
