@@ -4,7 +4,7 @@
  * subset: text, integer, bigint (milliseconds), double precision.
  */
 import type { Kysely } from 'kysely';
-import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
+import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import { UnlearnError } from '../errors.js';
 
 const ms = 'bigint' as const;
