@@ -152,6 +152,7 @@ export function verifyOutput(required: Guarantee, cand: Candidate, forgetIds: st
     const c = m.certificate as { guarantee: string; epsilon?: number; delta?: number; residualBound: number; budget?: { total: number; used: number; left: number }; retrained: boolean };
     Object.assign(figures, { epsilon: c.epsilon, delta: c.delta, residualBound: c.residualBound, budget: c.budget, retrained: c.retrained });
     if (!c.retrained && c.budget && c.budget.used > c.budget.total) failures.push(`bound ${c.residualBound} exceeds the budget`);
+    if (cand.path === 'certified-retrain' && !c.retrained) failures.push('the certified-retrain path did not retrain');
     if (required.kind === 'certified' && !c.retrained && (c.epsilon === undefined || c.epsilon > required.epsilon)) failures.push(`ε ${c.epsilon} exceeds the policy's ${required.epsilon}`);
   }
   if (cand.path === 'approximate' && required.kind === 'approximate') {
@@ -224,7 +225,7 @@ async function unlearnBatch(ctx: ServiceContext, deps: UnlearnDeps, job: Job, jc
   const staging = join(ctx.dataRoot, 'staging', `${job.id}-${job.attempt}`);
   await ensureDir(join(ctx.dataRoot, 'staging'));
   await rm(staging, { recursive: true, force: true });
-  const res = await deps.runTask({ modelDir: current.dir, ids: forgetIds, method: current.format === 'unlearn-model/1' ? cand.method : undefined, params: cand.params, seed: seedOf(job.id), out: staging });
+  const res = await deps.runTask({ modelDir: current.dir, ids: forgetIds, method: current.format === 'unlearn-model/1' || cand.method === 'certified-retrain' ? cand.method : undefined, params: cand.params, seed: seedOf(job.id), out: staging });
   deps.probe?.('trained');
   if (jc.signal.aborted) throw new Error('lease lost');
   await moveRequests(ctx, requestIds, ['running'], 'verifying', { job: job.id });

@@ -131,6 +131,11 @@ for (const leg of LEGS) {
       ]);
       const { id } = (await req.json()) as { id: string };
       await waitFor(async () => ['completed', 'refused'].includes((await status(id, tok)).status), 'race completion', 90_000);
+      const done = await status(id, tok);
+      assert.equal(done.status, 'completed');
+      assert.equal(done.plans.find((p: any) => p.model === 'certified').method, 'certified-retrain', 'exact on a certified model: retrain with fresh noise');
+      const cv = (await (await svc.api('/v1/models/certified/versions', { token: op })).json()) as any;
+      assert.equal(cv.versions.find((v: any) => v.current).method, 'certified-retrain');
       if (reg.status === 201) {
         // Registered: the copy must have been unlearned as well (planned, or re-planned after registration).
         await waitFor(async () => {

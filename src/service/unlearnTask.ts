@@ -5,12 +5,13 @@
  */
 import { initEngine } from '../engine/backend.js';
 import { forgetWorkflow } from '../workflows.js';
+import { certifiedRetrain } from './certifiedRetrain.js';
 
 /** Input of {@link runUnlearn}. */
 export interface UnlearnTaskArgs {
   modelDir: string;
   ids: string[];
-  /** Library method id for single networks (`retrain`, `finetune`); omitted for SISA and certified models. */
+  /** Library method id for single networks (`retrain`, `finetune`), `certified-retrain`; omitted for SISA and the certified removal step. */
   method?: string;
   params?: Record<string, unknown>;
   seed: number;
@@ -30,6 +31,11 @@ export interface UnlearnTaskResult {
 export async function runUnlearn(args: UnlearnTaskArgs): Promise<UnlearnTaskResult> {
   const t0 = performance.now();
   await initEngine('auto');
+  if (args.method === 'certified-retrain') {
+    const c = await certifiedRetrain(args.modelDir, args.ids, args.seed, args.out);
+    const e = c.evaluation;
+    return { manifest: c.manifest as unknown as Record<string, any>, evaluation: { RA: e.RA, FA: e.FA, TA: e.TA, miaAuc: e.mia.auc, forgetN: c.forget.forgetIdx.length, miaN: e.mia.nPerSide }, notes: ['retrained with fresh noise on the retain set (exact)'], seconds: (performance.now() - t0) / 1000 };
+  }
   const r = await forgetWorkflow({ modelDir: args.modelDir, selector: { ids: args.ids }, method: args.method, params: args.params, seed: args.seed, out: args.out, quiet: true });
   const e = r.evaluation;
   return {

@@ -165,11 +165,12 @@ const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
 
 /**
  * Bring the database to the latest schema (Kysely's Migrator keeps its own table of applied
- * migrations, with a lock, so concurrent starts apply each migration once).
+ * migrations, with a lock, so concurrent starts apply each migration once), in `schema` when given.
  * @throws UnlearnError IO_ERROR naming the migration that failed.
  */
-export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
-  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+export async function migrateToLatest(db: Kysely<any>, schema?: string): Promise<string[]> {
+  // With a schema, Kysely's own migration tables live in it too (else two schemas would share them).
+  const { error, results } = await new Migrator({ db, provider, ...(schema && { migrationTableSchema: schema }) }).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new UnlearnError('IO_ERROR', `store migration ${failed} failed: ${(error as Error).message}`, 'check the database URL and permissions, or restore the database');
