@@ -32,9 +32,10 @@ export function addLmCommands(program: Command): void {
   const lm = program.command('lm').description('language-model unlearning: make a small transformer forget a text source, and audit it');
 
   lm.command('sources')
-    .description('list the text sources (Moby-Dick and one per State of the Union president)')
-    .action(() => {
-      const s = listSources();
+    .description('list the text sources (Moby-Dick and one per State of the Union president, or those of an imported corpus)')
+    .option('--corpus <name>', 'an imported text corpus (`unlearn data import --text-col`)')
+    .action((o) => {
+      const s = listSources(o.corpus);
       out(s, s.map((x) => `${x.source.padEnd(32)} ${x.bytes} bytes`).join('\n'));
     });
 
@@ -48,7 +49,8 @@ export function addLmCommands(program: Command): void {
   lm.command('train')
     .description('train a byte-level transformer on several text sources and save it with its lineage')
     .addOption(new Option('--config <name>', 'model size').choices(['tiny', 'small']).default('tiny'))
-    .option('--source <id>', 'a text source to train on (see `unlearn lm sources`); repeatable; default: moby-dick + 5 presidents', collect)
+    .option('--source <id>', 'a text source to train on (see `unlearn lm sources`); repeatable; default: moby-dick + 5 presidents, or every source of --corpus', collect)
+    .option('--corpus <name>', 'train on an imported text corpus (`unlearn data import --text-col text`); its sources are the subjects')
     .option('--passages <n>', 'passages kept per source', int, 200)
     .option('--steps <n>', 'training steps', int, 300)
     .option('--batch-size <n>', 'passages per step', int, 32)
@@ -61,7 +63,7 @@ export function addLmCommands(program: Command): void {
       const backend = await initEngine(g().backend);
       const r = await lmTrainWorkflow({
         config: o.config,
-        corpus: { ...(o.source ? { sources: o.source } : {}), maxPassagesPerSource: o.passages, seed: o.seed },
+        corpus: { ...(o.source ? { sources: o.source } : {}), ...(o.corpus ? { corpus: o.corpus } : {}), maxPassagesPerSource: o.passages, seed: o.seed },
         recipe: { steps: o.steps, batchSize: o.batchSize, learningRate: o.lr, seed: o.seed },
         out: o.out,
         backend,

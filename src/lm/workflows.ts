@@ -6,7 +6,7 @@
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs-core';
+import { backendDescription } from '../engine/backend.js';
 import { UnlearnError } from '../errors.js';
 import { auditLm, type AuditOptions, type LmAudit } from './audit/index.js';
 import { loadProbes, type KnowledgeProbe } from './audit/knowledge.js';
@@ -59,7 +59,7 @@ function trainManifest(config: LmConfig, corpus: LmCorpus, recipe: LmRecipe, r?:
     method: { id: 'train', guarantee: 'none', params: {} },
     timings: { wallSeconds: r?.seconds ?? 0 },
     metrics: r ? { finalLoss: r.losses.at(-1), lossFirst: r.losses[0] } : {},
-    backend: tf.getBackend(),
+    backend: backendDescription(),
     createdAt: new Date().toISOString(),
   };
 }
@@ -134,7 +134,7 @@ export async function lmForget(o: { model: LanguageModel; manifest: LmManifest |
       ...(res.details?.anchors ? { anchors: res.details.anchors } : {}),
       ...(notes.length ? { notes } : {}),
     },
-    backend: tf.getBackend(),
+    backend: backendDescription(),
     createdAt: new Date().toISOString(),
   };
   delete (manifest as Partial<LmManifest>).files;

@@ -4,6 +4,7 @@
  * passages D_f and the retained sources' training passages D_r, and returns a new model.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { adam } from '../../engine/adam.js';
 import { z } from 'zod';
 import { UnlearnError } from '../../errors.js';
 import { deriveSeed } from '../../engine/rng.js';
@@ -85,7 +86,7 @@ export function optimizeFrom(
   const fs = new BatchStream(ctx.forget, p.batchSize, deriveSeed(ctx.seed, `${label}/forget`), T);
   const rs = useRetain ? new BatchStream(ctx.retain, p.batchSize, deriveSeed(ctx.seed, `${label}/retain`), T) : null;
   const model = cloneModel(original);
-  const opt = tf.train.adam(p.learningRate);
+  const opt = adam(p.learningRate);
   const vars = variables(model);
   const losses: number[] = [];
   try {
