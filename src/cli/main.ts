@@ -20,6 +20,8 @@ import { addLmCommands } from './lm.js';
 import { listLmMethods } from '../lm/methods/index.js';
 import { addDataCommands } from './data.js';
 import { addModelCommands } from './model.js';
+import { addLmSeriesCommands } from './lmSeries.js';
+import { addServiceCommands } from './service.js';
 import { addEvidenceCommands } from './evidence.js';
 import { addCertifiedCommands } from './certified.js';
 import { pruneCheckpoints, sisaTrainWorkflow } from '../unlearn/sisa/index.js';
@@ -269,6 +271,8 @@ addTuneCommand(program);
 addLmCommands(program);
 addDataCommands(program);
 addModelCommands(program);
+addLmSeriesCommands(program);
+addServiceCommands(program);
 addEvidenceCommands(program);
 addCertifiedCommands(program);
 

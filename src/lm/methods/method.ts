@@ -71,7 +71,8 @@ type Tensors = ReturnType<typeof batchTensors>;
 /**
  * The shared loop: clone θ_o, then for `steps` steps draw a forget batch (and a retain batch when
  * `useRetain`) and take an Adam step on `loss(model, forgetTensors, retainTensors, forgetBatch)`
- * (the host batch, with its texts, for methods that need them).
+ * (the host batch, with its texts, for methods that need them). `trainable` (default: every
+ * parameter) names the parameters the step updates; the others keep θ_o's values.
  */
 export function optimizeFrom(
   original: LanguageModel,
@@ -80,6 +81,7 @@ export function optimizeFrom(
   useRetain: boolean,
   loss: (m: LanguageModel, f: Tensors, r: Tensors | null, forgetBatch: LmBatch) => tf.Scalar,
   label: string,
+  trainable?: (name: string) => boolean,
 ): { model: LanguageModel; losses: number[] } {
   if (ctx.forget.length === 0) throw new UnlearnError('INVALID_PARAMS', 'the forget source has no training passages', 'pick a source the model was trained on');
   const T = original.config.contextLength;
@@ -87,7 +89,8 @@ export function optimizeFrom(
   const rs = useRetain ? new BatchStream(ctx.retain, p.batchSize, deriveSeed(ctx.seed, `${label}/retain`), T) : null;
   const model = cloneModel(original);
   const opt = adam(p.learningRate);
-  const vars = variables(model);
+  const vars = trainable ? [...model.params].filter(([n]) => trainable(n)).map(([, v]) => v) : variables(model);
+  if (vars.length === 0) throw new UnlearnError('INVALID_PARAMS', `${label}: no parameter is selected for update`, 'check the layers to update');
   const losses: number[] = [];
   try {
     for (let s = 0; s < p.steps; s++) {
