@@ -40,7 +40,8 @@ const readJsonFile = async (path: string, what: string): Promise<unknown> => {
 
 /**
  * The public keys to verify with: `--key` (one public JWK), `--jwks` (a JWK set, e.g. saved from
- * `GET /v1/keys`), else the public keys in the data root.
+ * `GET /v1/keys`), else the public keys in the data root (`dataRoot`, default the global
+ * `--data-root` / `UNLEARN_HOME` / `~/.unlearn`).
  * @throws UnlearnError INVALID_ARGS for both options at once or a data root without keys.
  */
 export async function keysFor(o: { key?: string; jwks?: string; dataRoot?: string }): Promise<JSONWebKeySet> {
@@ -92,8 +93,7 @@ export function addEvidenceCommands(program: Command): void {
     .description("check a certificate's signature, its log inclusion proof and signed tree head, offline")
     .option('--key <jwk>', 'public key file (JWK)')
     .option('--jwks <file>', 'public key set (JSON, as GET /v1/keys returns)')
-    .option('--data-root <dir>', 'data root whose public keys to use (default: UNLEARN_HOME or ~/.unlearn)')
-    .action(async (file: string, o: { key?: string; jwks?: string; dataRoot?: string }) => {
+    .action(async (file: string, o: { key?: string; jwks?: string }) => {
       const jwks = await keysFor(o);
       const r = await verifyCertificate(await readText(file, 'the certificate'), jwks);
       if (!r.ok) {
@@ -108,9 +108,8 @@ export function addEvidenceCommands(program: Command): void {
   keys
     .command('rotate')
     .description('make a new Ed25519 key current; old public keys stay published so old certificates still verify')
-    .option('--data-root <dir>', 'data root (default: UNLEARN_HOME or ~/.unlearn)')
-    .action(async (o: { dataRoot?: string }) => {
-      const ring = await KeyRing.open(resolveDataRoot(o.dataRoot));
+    .action(async () => {
+      const ring = await KeyRing.open(resolveDataRoot());
       const old = ring.current().kid;
       const kid = await ring.rotate();
       out({ kid, previous: old }, `new signing key ${kid} (previous ${old} retired; its public key stays in the key set)`);
@@ -118,9 +117,8 @@ export function addEvidenceCommands(program: Command): void {
   keys
     .command('list')
     .description('list the keys (current last); --json prints the public JWK set')
-    .option('--data-root <dir>', 'data root (default: UNLEARN_HOME or ~/.unlearn)')
-    .action(async (o: { dataRoot?: string }) => {
-      const ring = await KeyRing.open(resolveDataRoot(o.dataRoot));
+    .action(async () => {
+      const ring = await KeyRing.open(resolveDataRoot());
       const h = ring.history();
       out(ring.jwks(), h.map((k) => `${k.kid}\tcreated ${k.createdAt}${k.retiredAt ? `\tretired ${k.retiredAt}` : '\tcurrent'}`).join('\n'));
     });
@@ -132,19 +130,18 @@ export function addEvidenceCommands(program: Command): void {
     .option('--file <export.json>', 'a log export {entries: [{index, json, leafHash}], treeHeads: [...]} (exportLog in src/service/evidence/log.ts)')
     .option('--database <url>', "the service's database (default: SQLite under the data root)")
     .option('--jwks <file>', 'public key set to check the tree heads with (default: the data root\'s)')
-    .option('--data-root <dir>', 'data root (default: UNLEARN_HOME or ~/.unlearn)')
-    .action(async (o: { file?: string; database?: string; jwks?: string; dataRoot?: string }) => {
+    .action(async (o: { file?: string; database?: string; jwks?: string }) => {
       let entries: StoredLogEntry[];
       let treeHeads: SignedTreeHead[];
       if (o.file) {
         ({ entries, treeHeads } = parseLogExport(await readJsonFile(o.file, 'the log export'), o.file));
       } else {
         if (!logSource) throw new UnlearnError('INVALID_ARGS', 'no log to read: the service store is not available in this build', 'pass --file EXPORT.json');
-        ({ entries, treeHeads } = await logSource({ dataRoot: resolveDataRoot(o.dataRoot), database: o.database }));
+        ({ entries, treeHeads } = await logSource({ dataRoot: resolveDataRoot(), database: o.database }));
       }
       let jwks: JSONWebKeySet | undefined;
       try {
-        jwks = await keysFor({ jwks: o.jwks, dataRoot: o.dataRoot });
+        jwks = await keysFor({ jwks: o.jwks });
       } catch (e) {
         if (o.jwks || !(e instanceof UnlearnError) || e.code !== 'INVALID_ARGS') throw e;
       }

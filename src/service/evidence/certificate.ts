@@ -5,7 +5,8 @@
  * keys (`GET /v1/keys`, or `<dataRoot>/keys/*.public.jwk`) by `unlearn certificate verify` or
  * any JOSE library.
  *
- * What a certificate claims (DESIGN §8, after Thudi et al., USENIX Security 2022): which
+ * What a certificate claims (after Thudi et al., USENIX Security 2022: the same weights can come
+ * from different datasets, so only the procedure and its inputs are auditable): which
  * procedure ran on which lineage — the models, their input and output hashes, the method, the
  * guarantee and its measured figures — never that the weights are "clean" beyond that.
  *

@@ -11,21 +11,21 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JSONWebKeySet, type JWK } from 'jose';
 import { z } from 'zod';
+import { dataRoot } from '../../data/import/store.js';
 import { UnlearnError } from '../../errors.js';
 
 /** The JWS algorithm of every signature the service makes (RFC 8037 §3.1). */
 export const SIGNING_ALG = 'EdDSA';
 
-/** Environment variable naming the data root. */
-export const DATA_ROOT_ENV = 'UNLEARN_HOME';
-
-/** The data root: `explicit` if given, else env `UNLEARN_HOME`, else `~/.unlearn`. Absolute path. */
+/**
+ * The data root: `explicit` if given, else the project's data root (src/data/import/store.ts:
+ * env `UNLEARN_HOME`, which the CLI's global `--data-root` sets, else `~/.unlearn`). Absolute path.
+ */
 export function resolveDataRoot(explicit?: string): string {
-  return resolve(explicit || process.env[DATA_ROOT_ENV] || join(homedir(), '.unlearn'));
+  return resolve(explicit || dataRoot());
 }
 
 /** Directory holding the keys under a data root. */
