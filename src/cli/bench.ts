@@ -16,6 +16,7 @@ import type { ForgetSelector } from '../data/forgetSet.js';
 import { ensureDir } from '../models/io.js';
 import { claimOutDir } from '../models/staging.js';
 import { writeTextAtomic } from '../workflows.js';
+import { runPoisonCommand } from './poison.js';
 
 /**
  * Parse a forget request `random:F`, `class:K`, `subject:NAME` or `id:ID` (several joined by `,`
@@ -89,9 +90,19 @@ export function addBenchCommand(program: Command): void {
     .option('--epochs <n>', 'training epochs of every from-scratch model', int, 8)
     .option('--batch-size <n>', 'training batch size', int, 128)
     .option('--lr <x>', 'training learning rate (Adam)', num, 1e-3)
+    .option('--scenario <name>', "'poison': corrective unlearning of a backdoor and of label flips (default dataset fashion-mnist)")
+    .option('--poison-fraction <x>', 'poison scenario: share of training examples carrying the backdoor trigger', num, 0.05)
+    .option('--target <k>', 'poison scenario: backdoor target class', int, 0)
+    .option('--flip-classes <a,b>', 'poison scenario: the two classes whose labels are swapped', '0,6')
+    .option('--flip-fraction <x>', "poison scenario: share of the two classes' examples flipped", num, 0.3)
+    .option('--known <list>', 'poison scenario: known shares of the poison forming the forget set', '1,0.5,0.25')
+    .option('--limit <n>', 'poison scenario: keep the first n training examples', int, 10000)
     .action(async (o) => {
       const g = program.opts<{ json?: boolean; quiet?: boolean; backend: BackendName | 'auto' }>();
+      if (o.scenario !== undefined && o.scenario !== 'poison') throw new UnlearnError('INVALID_ARGS', `unknown --scenario '${o.scenario}'`, 'the scenario is: poison');
       claimOutDir(o.out, { force: o.force });
+      const cmd = program.commands.find((c) => c.name() === 'bench')!;
+      if (o.scenario === 'poison') return runPoisonCommand({ ...o, datasetExplicit: cmd.getOptionValueSource('dataset') === 'cli', methods: cmd.getOptionValueSource('methods') === 'cli' ? o.methods : 'retrain,finetune,neggrad-plus,scrub,scrub-r,random-label,salun,ssd,l1-sparse,bad-teacher,reset-distil' }, g);
       const ids = String(o.methods).split(',').map((s: string) => s.trim()).filter(Boolean);
       if (ids.length === 0) throw new UnlearnError('INVALID_ARGS', 'no methods given', 'e.g. --methods retrain,finetune');
       const methods: BenchMethod[] = ids.map((id: string) => ({ id, params: (o.params?.[id] as Record<string, unknown> | undefined) ?? {} }));

@@ -17,6 +17,13 @@ import { pct } from '../report/table.js';
 import { addBenchCommand } from './bench.js';
 import { addTuneCommand } from './tune.js';
 import { addLmCommands } from './lm.js';
+import { listLmMethods } from '../lm/methods/index.js';
+import { addDataCommands } from './data.js';
+import { addModelCommands } from './model.js';
+import { addLmSeriesCommands } from './lmSeries.js';
+import { addServiceCommands } from './service.js';
+import { addEvidenceCommands } from './evidence.js';
+import { addCertifiedCommands } from './certified.js';
 import { pruneCheckpoints, sisaTrainWorkflow } from '../unlearn/sisa/index.js';
 import { trainCertifiedWorkflow } from '../unlearn/certified/index.js';
 
@@ -227,10 +234,12 @@ program
 
 program
   .command('methods')
-  .description('list the unlearning methods')
+  .description('list the unlearning methods (classifiers, then language models: `unlearn lm forget --method`)')
   .action(() => {
-    const ms = listMethods().map((m) => ({ id: m.id, guarantee: m.guarantee, description: m.description, reference: m.reference, params: methodParams(m.paramsSchema) }));
-    out(ms, ms.map((m) => `${m.id.padEnd(14)} ${m.guarantee.padEnd(12)} ${m.description}\n${' '.repeat(28)}${m.reference}\n${' '.repeat(28)}params: ${fmtParams(m.params)}`).join('\n'));
+    const entry = (track: 'classifier' | 'language-model') => (m: { id: string; guarantee: string; description: string; reference: string; paramsSchema: Parameters<typeof methodParams>[0] }) => ({ track, id: m.id, guarantee: m.guarantee, description: m.description, reference: m.reference, params: methodParams(m.paramsSchema) });
+    const ms = [...listMethods().map(entry('classifier')), ...listLmMethods().map(entry('language-model'))];
+    const line = (m: (typeof ms)[number]) => `${m.id.padEnd(20)} ${m.guarantee.padEnd(12)} ${m.description}\n${' '.repeat(34)}${m.reference}\n${' '.repeat(34)}params: ${fmtParams(m.params)}`;
+    out(ms, ['classifier methods (unlearn forget --method):', ...ms.filter((m) => m.track === 'classifier').map(line), '', 'language-model methods (unlearn lm forget --method):', ...ms.filter((m) => m.track === 'language-model').map(line)].join('\n'));
   });
 
 program
@@ -260,6 +269,12 @@ program
 addBenchCommand(program);
 addTuneCommand(program);
 addLmCommands(program);
+addDataCommands(program);
+addModelCommands(program);
+addLmSeriesCommands(program);
+addServiceCommands(program);
+addEvidenceCommands(program);
+addCertifiedCommands(program);
 
 try {
   await program.parseAsync(process.argv);

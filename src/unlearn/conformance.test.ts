@@ -119,7 +119,7 @@ describe('classifier methods', () => {
       assert.ok(saved.timings.wallSeconds > 0 && Number.isFinite(saved.timings.wallSeconds));
       assert.ok(!Number.isNaN(Date.parse(saved.createdAt)));
       // Degenerate forget sets and bad params: clear errors, nothing runs.
-      const all = Int32Array.from(forget.retainIdx.length ? [...forget.retainIdx, ...forget.forgetIdx] : []).sort();
+      const all = Int32Array.from([...forget.retainIdx, ...forget.forgetIdx]).sort();
       const empty: ForgetSet = { forgetIdx: new Int32Array(0), retainIdx: all, forgetIds: [], subjects: [] };
       const whole: ForgetSet = { forgetIdx: all, retainIdx: new Int32Array(0), forgetIds: Array.from(all, (i) => split.train.ids[i]), subjects: [] };
       await assert.rejects(unlearn(original, split, empty, method.id, params, { quiet: true }), invalid, 'empty forget set');

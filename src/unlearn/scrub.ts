@@ -55,47 +55,47 @@ export const scrub: UnlearningMethod<ScrubParams> = {
  * student after each epoch (e.g. to keep checkpoints, as `scrub-r` does).
  */
 export function runScrub(original: tfl.LayersModel, params: ScrubParams, ctx: UnlearnContext, label: string, onEpoch?: (epoch: number, student: tfl.LayersModel) => void) {
-    const student = cloneModel(original, ctx.spec);
-    const opt = resolveOptimizer(params, ctx);
-    const optimizer = makeOptimizer(opt);
-    const vars = trainableVariables(student);
-    const train = ctx.split.train;
-    const rng = new Rng(deriveSeed(ctx.seed, label));
-    const fbs = params.forgetBatchSize ?? opt.batchSize;
-    const maxEpochs = Math.min(params.msteps, params.epochs);
-    const total =
-      maxEpochs * Math.ceil(ctx.forget.forgetIdx.length / fbs) + params.epochs * Math.ceil(ctx.forget.retainIdx.length / opt.batchSize);
-    const progress = createProgress(label, total, ctx.quiet);
-    const history: { epoch: number; maxLoss?: number; minLoss: number }[] = [];
-    const pass = (idx: Int32Array, bs: number, loss: (x: tf.Tensor, y: tf.Tensor1D, s: tf.Tensor, t: tf.Tensor) => tf.Scalar, where: string) =>
-      runPass(train, idx, bs, rng, progress, (x, y) =>
-        optimizeStep(
-          optimizer,
-          vars,
-          () => loss(x, y, student.apply(x, { training: true }) as tf.Tensor, teacherLogits(original, x)),
-          { weightDecay: opt.weightDecay, where },
-        ),
-      );
-    try {
-      for (let epoch = 1; epoch <= params.epochs; epoch++) {
-        let maxLoss: number | undefined;
-        if (epoch <= params.msteps) {
-          maxLoss = pass(ctx.forget.forgetIdx, fbs, (_x, _y, s, t) => tf.neg(distillKl(t, s, params.temperature)) as tf.Scalar, `in scrub max-step, epoch ${epoch}`);
-        }
-        const minLoss = pass(
-          ctx.forget.retainIdx,
-          opt.batchSize,
-          (_x, y, s, t) => tf.add(tf.mul(crossEntropy(s, y), params.gamma), tf.mul(distillKl(t, s, params.temperature), params.alpha)) as tf.Scalar,
-          `in scrub min-step, epoch ${epoch}`,
-        );
-        history.push({ epoch, maxLoss, minLoss });
-        onEpoch?.(epoch, student);
+  const student = cloneModel(original, ctx.spec);
+  const opt = resolveOptimizer(params, ctx);
+  const optimizer = makeOptimizer(opt);
+  const vars = trainableVariables(student);
+  const train = ctx.split.train;
+  const rng = new Rng(deriveSeed(ctx.seed, label));
+  const fbs = params.forgetBatchSize ?? opt.batchSize;
+  const maxEpochs = Math.min(params.msteps, params.epochs);
+  const total =
+    maxEpochs * Math.ceil(ctx.forget.forgetIdx.length / fbs) + params.epochs * Math.ceil(ctx.forget.retainIdx.length / opt.batchSize);
+  const progress = createProgress(label, total, ctx.quiet);
+  const history: { epoch: number; maxLoss?: number; minLoss: number }[] = [];
+  const pass = (idx: Int32Array, bs: number, loss: (x: tf.Tensor, y: tf.Tensor1D, s: tf.Tensor, t: tf.Tensor) => tf.Scalar, where: string) =>
+    runPass(train, idx, bs, rng, progress, (x, y) =>
+      optimizeStep(
+        optimizer,
+        vars,
+        () => loss(x, y, student.apply(x, { training: true }) as tf.Tensor, teacherLogits(original, x)),
+        { weightDecay: opt.weightDecay, where },
+      ),
+    );
+  try {
+    for (let epoch = 1; epoch <= params.epochs; epoch++) {
+      let maxLoss: number | undefined;
+      if (epoch <= params.msteps) {
+        maxLoss = pass(ctx.forget.forgetIdx, fbs, (_x, _y, s, t) => tf.neg(distillKl(t, s, params.temperature)) as tf.Scalar, `in scrub max-step, epoch ${epoch}`);
       }
-    } finally {
-      progress.stop();
-      optimizer.dispose();
+      const minLoss = pass(
+        ctx.forget.retainIdx,
+        opt.batchSize,
+        (_x, y, s, t) => tf.add(tf.mul(crossEntropy(s, y), params.gamma), tf.mul(distillKl(t, s, params.temperature), params.alpha)) as tf.Scalar,
+        `in scrub min-step, epoch ${epoch}`,
+      );
+      history.push({ epoch, maxLoss, minLoss });
+      onEpoch?.(epoch, student);
     }
-    return { model: student, details: { effective: opt, history } };
+  } finally {
+    progress.stop();
+    optimizer.dispose();
+  }
+  return { model: student, details: { effective: opt, history } };
 }
 
 /** One shuffled pass over `idx`; `step` runs one optimisation step and returns its loss. Returns the mean loss. */

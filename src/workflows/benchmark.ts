@@ -169,15 +169,22 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
       shadowJobs.map((sj, k): FarmJob => ({ kind: 'shadow-unlearn', index: k, shadowKey: farm.key(sj), members: members[k], method: m.id, params: m.params ?? {}, seed: deriveSeed(seed, `shadow-unlearn/${m.id}/${k}`) })),
     );
     const phaseA = [originalJob, ...shadowJobs];
-    const phaseB = [...retrainA, ...retrainB, ...unlearnJobs.flat(), ...shadowUnlearnJobs.flat()];
+    // Method by method (its N runs, then its K unlearned shadows), so that an interrupted run
+    // leaves whole methods in the cache, which a rerun with those methods re-scores for free.
+    const phaseB = [...retrainA, ...retrainB, ...shadowUnlearnJobs[0], ...methods.flatMap((_, i) => [...unlearnJobs[i], ...shadowUnlearnJobs[i + 1]])];
     const total = phaseA.length + phaseB.length;
     const [original, ...shadows] = await farm.run(phaseA, { total });
     const b = await farm.run(phaseB, { offset: phaseA.length, total });
     const ref = b.slice(0, N);
     const ceiling = b.slice(N, 2 * N);
-    let at = 2 * N;
-    const runs = methods.map(() => ((at += N), b.slice(at - N, at)));
-    const shadowUnlearned = shadowMethods.map(() => ((at += K), b.slice(at - K, at)));
+    const shadowUnlearned = [b.slice(2 * N, 2 * N + K)];
+    let at = 2 * N + K;
+    const runs = methods.map(() => {
+      const r = b.slice(at, at + N);
+      shadowUnlearned.push(b.slice(at + N, at + N + K));
+      at += N + K;
+      return r;
+    });
 
     // LiRA shadows over the pool: role 1 = trained on the example.
     const inPool = members.map((mem) => {
