@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { auditLm, type AuditOptions, type LmAudit } from '../src/lm/audit/index.js';
+import { lmScaleWorkflow, lmSustainWorkflow } from '../src/lm/seriesWorkflows.js';
 import type { CorpusOptions } from '../src/lm/data.js';
 import { disposeModel, numParams } from '../src/lm/model.js';
 import type { LmRecipe } from '../src/lm/train.js';
@@ -32,8 +33,8 @@ export async function trainOriginal(a: { setup: Setup; dir: string }): Promise<{
   return out;
 }
 
-/** Train (or reuse) the retrained reference without `source` in `dir`. Returns its wall time (s). */
-export async function trainReference(a: { setup: Setup; source: string; dir: string }): Promise<{ seconds: number; reused: boolean }> {
+/** Train (or reuse) the retrained reference without `source` (one or several) in `dir`. Returns its wall time (s). */
+export async function trainReference(a: { setup: Setup; source: string | string[]; dir: string }): Promise<{ seconds: number; reused: boolean }> {
   if (done(a.dir)) {
     const r = await openLm(a.dir);
     disposeModel(r.model);
@@ -45,7 +46,7 @@ export async function trainReference(a: { setup: Setup; source: string; dir: str
 }
 
 /** Audit the model saved in `dir` for `source` (PrivLeak is filled in by the caller). */
-export async function auditModel(a: { dir: string; source: string; options: Partial<AuditOptions> }): Promise<LmAudit> {
+export async function auditModel(a: { dir: string; source: string | string[]; options: Partial<AuditOptions> }): Promise<LmAudit> {
   const r = await openLm(a.dir);
   try {
     return auditLm(r.model, r.corpus, a.source, defaultProbes(), a.options);
@@ -55,7 +56,7 @@ export async function auditModel(a: { dir: string; source: string; options: Part
 }
 
 /** Forget `source` from the original in `originalDir` with `method`, then audit the result. */
-export async function runMethod(a: { originalDir: string; source: string; method: string; params: Record<string, unknown>; options: Partial<AuditOptions> }): Promise<{ audit: LmAudit; seconds: number }> {
+export async function runMethod(a: { originalDir: string; source: string | string[]; method: string; params: Record<string, unknown>; options: Partial<AuditOptions> }): Promise<{ audit: LmAudit; seconds: number }> {
   const o = await openLm(a.originalDir);
   try {
     const r = await lmForget({ model: o.model, manifest: o.manifest, corpus: o.corpus, source: a.source, method: a.method, params: a.params });
@@ -64,6 +65,29 @@ export async function runMethod(a: { originalDir: string; source: string; method
     } finally {
       disposeModel(r.model);
     }
+  } finally {
+    disposeModel(o.model);
+  }
+}
+
+/**
+ * Sustainability: forget `sources` one after another from the original in `originalDir` with
+ * `method`, auditing everything removed so far after each step. One row per step.
+ */
+export async function runSequence(a: { originalDir: string; sources: string[]; method: string; params: Record<string, unknown>; options: Partial<AuditOptions> }): Promise<{ audit: LmAudit; seconds: number }[]> {
+  const o = await openLm(a.originalDir);
+  try {
+    return await lmSustainWorkflow({ ...o, sources: a.sources, method: a.method, params: a.params, options: a.options });
+  } finally {
+    disposeModel(o.model);
+  }
+}
+
+/** Scale: forget each set of `sets` in one request from the original with `method`, audit the union. */
+export async function runScale(a: { originalDir: string; sets: string[][]; method: string; params: Record<string, unknown>; options: Partial<AuditOptions> }): Promise<{ audit: LmAudit; seconds: number }[]> {
+  const o = await openLm(a.originalDir);
+  try {
+    return await lmScaleWorkflow({ ...o, sets: a.sets, method: a.method, params: a.params, options: a.options });
   } finally {
     disposeModel(o.model);
   }

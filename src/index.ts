@@ -3,6 +3,10 @@
  *
  * Typical flow: `initEngine()` → `loadDataset('emails')` → `fitFromScratch(...)` → `saveModel` →
  * `unlearn(stored, split, { subjects: [...] }, 'scrub')` → `evaluateModel` / `compareMethods`.
+ *
+ * Your own data and model: `importTable({ name, file, idCol, subjectCol, labelCol })` → `loadDataset(name)`;
+ * `importModelWorkflow({ tfjs | safetensors, dataset, out })` → `forgetWorkflow(...)` →
+ * `exportModelWorkflow({ modelDir, format: 'safetensors', out })`.
  */
 export { initEngine, type BackendName } from './engine/backend.js';
 export { Rng, deriveSeed } from './engine/rng.js';
@@ -25,3 +29,34 @@ export { auc, rocCurve, tprAtFpr } from './eval/roc.js';
 export { runDemo, trainWorkflow, forgetWorkflow, evalWorkflow } from './workflows.js';
 export { trainSisa, sisaForget, pruneCheckpoints, ensemblePredictor, partitionSisa, readSisaManifest, sisaTrainWorkflow, SISA_FORMAT, type SisaManifest, type SisaOptions, type Aggregate } from './unlearn/sisa/index.js';
 export * as lm from './lm/index.js';
+export { fingerprintSplit, hashIds, subset, validateDataset, featureSize } from './data/dataset.js';
+export { importTable, type ImportTableOptions } from './data/import/importTable.js';
+export { dataRoot, listImported, readSchema, type DatasetSchema, type ColumnSchema } from './data/import/store.js';
+export { openTable, type TableFormat } from './data/import/sources.js';
+export { readSafetensors, writeSafetensors, type NamedTensor, type Safetensors } from './models/safetensors.js';
+export { toTorch, fromTorch, modelFromTorch, canonicalNames, type FlattenOrder } from './models/torch.js';
+export { recogniseModel, adoptModel } from './models/architecture.js';
+export { loadTfjsFiles } from './models/tfjsFiles.js';
+export { importModelWorkflow, exportModelWorkflow, TorchSpecSchema, type ImportModelOptions, type ExportModelOptions, type TorchSpec } from './workflows/modelTransfer.js';
+export {
+  CERTIFIED_FORMAT,
+  trainCertifiedWorkflow,
+  fitCertified,
+  removeFromCertified,
+  certifiedPredictor,
+  trainCertifiedLogistic,
+  removeCertified,
+  CertifiedParamsSchema,
+  fitRidge,
+  removeRidge,
+  RidgeParamsSchema,
+  loadCertified,
+  saveCertified,
+  type CertifiedTrainOptions,
+  type CertifiedLogistic,
+  type CertifiedParams,
+  type CertifiedManifest,
+  type Certificate,
+  type RidgeModel,
+} from './unlearn/certified/index.js';
+export { designFrom, type Design } from './unlearn/certified/linalg.js';

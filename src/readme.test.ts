@@ -33,3 +33,29 @@ test('defect 7: the README library example runs as written, and a library error 
   assert.ok(fail.stderr.length < 3000, `stderr is ${fail.stderr.length} bytes`);
   rmSync(dir, { recursive: true, force: true });
 });
+
+test('defect 11: the README stands on its own — no file outside the repo, every model it uses is created first, every dataset listed', async () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  assert.doesNotMatch(readme, /\.\.\/shared|DESIGN\.md/, 'no pointer outside the repository');
+  for (const [, link] of readme.matchAll(/\]\((docs\/[^)#]+)/g)) assert.ok(existsSync(join(root, link)), `${link} exists`);
+  // Every model directory a shell example reads was written by an earlier example (--out), in order.
+  const made = new Set<string>();
+  for (const block of readme.matchAll(/```sh\n([\s\S]*?)```/g)) {
+    for (const line of block[1].split('\n')) {
+      const cmd = line.replace(/#.*/, '');
+      for (const [, flag, dir] of cmd.matchAll(/--(model|reference|original|features-from) (\S+)/g)) {
+        if (flag === 'model' && !dir.includes('/')) continue; // --model mlp / logreg: a model kind
+        assert.ok(made.has(dir), `README uses ${dir} (--${flag}) before any example creates it: ${line.trim()}`);
+      }
+      for (const [, dir] of cmd.matchAll(/--out (\S+)/g)) made.add(dir);
+    }
+  }
+  const { listDatasets } = await import('./data/registry.js');
+  const comment = readme.match(/unlearn datasets +# (.*)/)?.[1] ?? '';
+  for (const d of listDatasets()) assert.ok(comment.includes(d.name), `unlearn datasets comment lists ${d.name}`);
+  const { listMethods } = await import('./unlearn/index.js');
+  const methods = readme.match(/unlearn methods +# (.*)/)?.[1] ?? '';
+  for (const m of listMethods()) assert.match(methods, new RegExp(`(^|[ ,])${m.id}([ ,]|$)`), `unlearn methods comment lists ${m.id}`);
+  const docs = readFileSync(join(root, 'docs', 'methods.md'), 'utf8');
+  for (const m of listMethods()) assert.ok(docs.includes(`**${m.id}**`), `docs/methods.md describes ${m.id}`);
+});

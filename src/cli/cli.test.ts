@@ -138,3 +138,12 @@ test('conflicting or misplaced train flags are refused with one line, not ignore
   assert.equal(u.code, EXIT_CODES.INVALID_ARGS);
   assert.match(u.stderr, /^unlearn: INVALID_ARGS: unknown option '--no-such-flag' \(see --help\)\n$/);
 });
+
+test('defect 6: a retain-accuracy collapse after unlearning is warned in the output and recorded in the manifest', async () => {
+  const out = join(dir, 'collapsed');
+  const r = run('forget', '--model', model, '--method', 'neggrad-plus', '--params', '{"alpha":0.01,"epochs":2,"learningRate":0.01}', '--random', '0.3', '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /warning: neggrad-plus collapsed the retain accuracy \(RA [\d.]+% against the original's [\d.]+%\)/);
+  const m = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'));
+  assert.match(m.extra.warnings[0], /collapsed the retain accuracy/);
+});

@@ -7,7 +7,7 @@ import { collect, fmtParams, int, json, methodParams, num } from './args.js';
 import { initEngine, type BackendName } from '../engine/backend.js';
 import { UnlearnError } from '../errors.js';
 import { loadProbes } from '../lm/audit/knowledge.js';
-import { privLeak } from '../lm/audit/privleak.js';
+import { withPrivLeak } from '../lm/audit/index.js';
 import { listSources } from '../lm/data.js';
 import { generate, sampleOptionsSchema } from '../lm/generate.js';
 import { loadLm, type LmManifest } from '../lm/io.js';
@@ -32,9 +32,10 @@ export function addLmCommands(program: Command): void {
   const lm = program.command('lm').description('language-model unlearning: make a small transformer forget a text source, and audit it');
 
   lm.command('sources')
-    .description('list the text sources (Moby-Dick and one per State of the Union president)')
-    .action(() => {
-      const s = listSources();
+    .description('list the text sources (Moby-Dick and one per State of the Union president, or those of an imported corpus)')
+    .option('--corpus <name>', 'an imported text corpus (`unlearn data import --text-col`)')
+    .action((o) => {
+      const s = listSources(o.corpus);
       out(s, s.map((x) => `${x.source.padEnd(32)} ${x.bytes} bytes`).join('\n'));
     });
 
@@ -48,7 +49,8 @@ export function addLmCommands(program: Command): void {
   lm.command('train')
     .description('train a byte-level transformer on several text sources and save it with its lineage')
     .addOption(new Option('--config <name>', 'model size').choices(['tiny', 'small']).default('tiny'))
-    .option('--source <id>', 'a text source to train on (see `unlearn lm sources`); repeatable; default: moby-dick + 5 presidents', collect)
+    .option('--source <id>', 'a text source to train on (see `unlearn lm sources`); repeatable; default: moby-dick + 5 presidents, or every source of --corpus', collect)
+    .option('--corpus <name>', 'train on an imported text corpus (`unlearn data import --text-col text`); its sources are the subjects')
     .option('--passages <n>', 'passages kept per source', int, 200)
     .option('--steps <n>', 'training steps', int, 300)
     .option('--batch-size <n>', 'passages per step', int, 32)
@@ -61,7 +63,7 @@ export function addLmCommands(program: Command): void {
       const backend = await initEngine(g().backend);
       const r = await lmTrainWorkflow({
         config: o.config,
-        corpus: { ...(o.source ? { sources: o.source } : {}), maxPassagesPerSource: o.passages, seed: o.seed },
+        corpus: { ...(o.source ? { sources: o.source } : {}), ...(o.corpus ? { corpus: o.corpus } : {}), maxPassagesPerSource: o.passages, seed: o.seed },
         recipe: { steps: o.steps, batchSize: o.batchSize, learningRate: o.lr, seed: o.seed },
         out: o.out,
         backend,
@@ -95,7 +97,7 @@ export function addLmCommands(program: Command): void {
     });
 
   lm.command('audit')
-    .description('audit a model for a forgotten source: VerbMem, knowledge (original + paraphrases), MIA/PrivLeak, relearning, utility')
+    .description('audit a model for a forgotten source: VerbMem, knowledge (original + paraphrases), MIA/PrivLeak (loss, zlib, Min-K%, Min-K%++), relearning, int8/4-bit quantisation, utility')
     .requiredOption('--model <dir>', 'model directory')
     .option('--source <id>', 'source to audit (default: the last source the model forgot)')
     .option('--reference <dir>', 'the retrained model (turns on PrivLeak and adds its row)')
@@ -103,6 +105,7 @@ export function addLmCommands(program: Command): void {
     .option('--probes <file>', 'JSONL knowledge-probe file; repeatable (default: src/lm/probes/*.jsonl)', collect)
     .option('--verb-passages <n>', 'passages per VerbMem audit', int, 64)
     .option('--relearn-steps <n>', 'steps of the relearning attack (0 = skip)', int, 10)
+    .option('--quant-bits <list>', 'quantisation attack: weight widths to round-trip, comma-separated ("none" = skip)', '8,4')
     .option('--out <dir>', 'write report.json, report.md and report.html into this new directory')
     .option('--force', 'replace --out if it exists')
     .action(async (o) => {
@@ -113,7 +116,7 @@ export function addLmCommands(program: Command): void {
       if (!source) throw new UnlearnError('INVALID_ARGS', 'the model has forgotten no source', 'pass --source');
       if (!corpus.sources.includes(source)) throw new UnlearnError('SUBJECT_NOT_FOUND', `source "${source}" is not in the model's corpus`, `corpus: ${corpus.sources.join(', ')}`);
       const probes = o.probes ? o.probes.flatMap((f: string) => loadProbes(f)) : defaultProbes();
-      const options = { verbPassages: o.verbPassages, skipRelearn: o.relearnSteps === 0, relearn: { steps: Math.max(1, o.relearnSteps) } };
+      const options = { verbPassages: o.verbPassages, skipRelearn: o.relearnSteps === 0, relearn: { steps: Math.max(1, o.relearnSteps) }, quantBits: quantBits(o.quantBits) };
       const ref = o.reference ? await loadLm(o.reference) : undefined;
       const orig = o.original ? await loadLm(o.original) : undefined;
       if (ref) checkComparable(manifest, ref.manifest, o.reference, 'reference');
@@ -122,8 +125,8 @@ export function addLmCommands(program: Command): void {
       const rows: LmReport['rows'] = [];
       const retrainSeconds = ref?.manifest.timings.wallSeconds;
       if (orig) {
-        const a = lmAudit({ model: orig.model, corpus, source, probes, options, reference: undefined }).audit;
-        if (reference) a.forget.privLeak = privLeak(a.forget.mia.auc, reference.forget.mia.auc);
+        const a0 = lmAudit({ model: orig.model, corpus, source, probes, options, reference: undefined }).audit;
+        const a = reference ? withPrivLeak(a0, reference.forget.mia.byStat) : a0;
         rows.push({ name: 'original', guarantee: orig.manifest.method.guarantee, audit: a, seconds: orig.manifest.timings.wallSeconds });
       }
       if (reference && ref) rows.push({ name: `retrain`, guarantee: ref.manifest.method.guarantee, audit: reference, seconds: ref.manifest.timings.wallSeconds, costVsRetrain: 1 });
@@ -155,6 +158,19 @@ export function addLmCommands(program: Command): void {
       out(o.prompt.map((p: string, i: number) => ({ prompt: p, continuation: outs[i] })), o.prompt.map((p: string, i: number) => `${p}${outs[i]}`).join('\n'));
       disposeModel(model);
     });
+}
+
+/**
+ * Parse `--quant-bits`: "8,4" → [8, 4]; "none" or "" → [] (no quantisation attack).
+ * @throws UnlearnError INVALID_ARGS for a width outside 2..16.
+ */
+export function quantBits(v: string): number[] {
+  if (v === 'none' || v.trim() === '') return [];
+  return v.split(',').map((x) => {
+    const b = Number(x);
+    if (!Number.isInteger(b) || b < 2 || b > 16) throw new UnlearnError('INVALID_ARGS', `--quant-bits: "${x}" is not a width of 2..16 bits`, 'e.g. --quant-bits 8,4, or none');
+    return b;
+  });
 }
 
 /**

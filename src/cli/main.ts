@@ -18,6 +18,9 @@ import { addBenchCommand } from './bench.js';
 import { addTuneCommand } from './tune.js';
 import { addLmCommands } from './lm.js';
 import { listLmMethods } from '../lm/methods/index.js';
+import { addDataCommands } from './data.js';
+import { addModelCommands } from './model.js';
+import { addLmSeriesCommands } from './lmSeries.js';
 import { pruneCheckpoints, sisaTrainWorkflow } from '../unlearn/sisa/index.js';
 import { trainCertifiedWorkflow } from '../unlearn/certified/index.js';
 
@@ -263,6 +266,9 @@ program
 addBenchCommand(program);
 addTuneCommand(program);
 addLmCommands(program);
+addDataCommands(program);
+addModelCommands(program);
+addLmSeriesCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -6,9 +6,10 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import type { BackendName } from '../engine/backend.js';
 import { ensureDir } from '../models/io.js';
+import { claimOutDir } from '../models/staging.js';
 import { writeTextAtomic } from '../workflows.js';
 import { runTune, tuneMarkdown } from '../workflows/tune.js';
-import { int, num } from './args.js';
+import { int, num, posInt } from './args.js';
 import { benchProgress, parseForget } from './bench.js';
 
 /** Add the `tune` command to `program` (which carries the global --json/--quiet/--backend). */
@@ -22,8 +23,9 @@ export function addTuneCommand(program: Command): void {
     .option('--forget <spec>', 'the scored forget set (validation is drawn disjoint from it): random:F | class:K | subject:NAME', 'random:0.02')
     .option('--models <N>', 'runs per trial and retrained reference models', int, 8)
     .option('--trials <n>', 'trials, the defaults included', int, 6)
-    .option('--workers <n>', 'worker threads (default: number of cores)', int)
+    .option('--workers <n>', 'worker threads (default: number of cores)', posInt)
     .option('--out <dir>', 'output directory (tune.json, tune.md)', 'out/tune')
+    .option('--force', 'write into an existing --out (an earlier tune output; its cache is reused)')
     .option('--cache <dir>', 'model farm cache (default <out>/cache)')
     .option('--seed <n>', 'seed of everything', int, 0)
     .option('--hidden <sizes>', 'MLP hidden layer sizes, comma-separated', '128')
@@ -32,6 +34,7 @@ export function addTuneCommand(program: Command): void {
     .option('--lr <x>', 'training learning rate (Adam)', num, 1e-3)
     .action(async (o) => {
       const g = program.opts<{ json?: boolean; quiet?: boolean; backend: BackendName | 'auto' }>();
+      claimOutDir(o.out, { force: o.force });
       const progress = benchProgress(!!(g.quiet || g.json));
       let r;
       try {

@@ -5,6 +5,8 @@ import { loadCpsWages } from './cpsWages.js';
 import { loadDigits } from './digits.js';
 import { EMAILS_DEFAULT_DIM, loadEmails } from './emails.js';
 import { defaultFashionMnistDir, loadFashionMnist } from './fashionMnist.js';
+import { loadImported } from './import/load.js';
+import { BUILTIN_DATASETS, dataRoot, listImported, readSchema } from './import/store.js';
 
 /**
  * The dataset registry: loader names → zod option schema + load function. `loadDataset` validates
@@ -71,19 +73,32 @@ const LOADERS: DatasetLoader[] = [
   },
 ];
 
-/** Registered loaders (name and description), in registration order. */
-export function listDatasets(): { name: string; description: string }[] {
-  return LOADERS.map(({ name, description }) => ({ name, description }));
+if (LOADERS.map((l) => l.name).join() !== BUILTIN_DATASETS.join()) throw new Error('src/data/import/store.ts BUILTIN_DATASETS must list the built-in loaders');
+
+/**
+ * The built-in loaders (name and description) in registration order, then the datasets imported
+ * under the data root (`unlearn data import`; see src/data/import/store.ts), sorted by name.
+ */
+export function listDatasets(): { name: string; description: string; kind: 'built-in' | 'imported' }[] {
+  return [
+    ...LOADERS.map(({ name, description }) => ({ name, description, kind: 'built-in' as const })),
+    ...listImported().map((s) => ({ name: s.name, description: s.description, kind: 'imported' as const })),
+  ];
 }
 
-/** The loader registered under `name`. @throws UnlearnError DATASET_MISSING listing the known names. */
+/**
+ * The loader registered under `name`: a built-in one, else the dataset imported under that name
+ * in the data root (no options).
+ * @throws UnlearnError DATASET_MISSING listing the known names.
+ */
 export function getLoader(name: string): DatasetLoader {
   const l = LOADERS.find((x) => x.name === name);
-  if (!l) {
-    const known = LOADERS.map((x) => x.name).join(', ');
-    throw new UnlearnError('DATASET_MISSING', `unknown dataset '${name}'; known datasets: ${known}`, `use one of: ${known}`);
-  }
-  return l;
+  if (l) return l;
+  const schema = readSchema(name);
+  // `image` is accepted (and ignored: an imported image dataset is [H, W, C] already) so `train --model cnn` works as for the built-ins.
+  if (schema) return { name, description: schema.description, schema: z.strictObject({ image: z.boolean().optional() }), load: async () => loadImported(schema) };
+  const known = listDatasets().map((x) => x.name).join(', ');
+  throw new UnlearnError('DATASET_MISSING', `unknown dataset '${name}'; known datasets: ${known} (imported datasets are read from ${dataRoot()})`, `use one of: ${known}, or import it with \`unlearn data import --name ${name} --file ...\``);
 }
 
 /**

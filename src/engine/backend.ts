@@ -7,6 +7,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { UnlearnError } from '../errors.js';
 import { registerWasmTrainingKernels } from './kernels/index.js';
+import { nativeKernelsActive } from './kernels/native_blas.js';
+import { nativeDescription } from './native.js';
 
 /** Backends this project can run on. `tensorflow` is @tensorflow/tfjs-node, used only if installed. */
 export type BackendName = 'wasm' | 'cpu' | 'tensorflow';
@@ -96,6 +98,18 @@ async function startFirst(order: BackendName[], failures: string[]): Promise<Bac
     `no tfjs backend could start (${failures.join('; ')})`,
     'use --backend auto (wasm, then cpu); the tensorflow backend needs npm install @tensorflow/tfjs-node',
   );
+}
+
+/**
+ * The active backend as recorded in manifests: its name, plus the kernel path on wasm —
+ * `wasm (openblas 0.3.21 Haswell, 2 threads)` when the OpenBLAS kernels run, `wasm` otherwise
+ * (addon not built, UNLEARN_NATIVE=0, or switched off). Results are bit-for-bit reproducible
+ * only under the same description.
+ */
+export function backendDescription(): string {
+  const name = tf.getBackend() ?? 'none';
+  if (name !== 'wasm' || !nativeKernelsActive()) return name;
+  return `wasm (${nativeDescription()})`;
 }
 
 export { tf };

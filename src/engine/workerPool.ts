@@ -23,7 +23,7 @@ interface Pending {
 
 /**
  * A pool of `worker_threads`, each with its own tfjs backend (Node disables wasm threads, so
- * parallelism across cores means independent models in separate workers; DESIGN.md §4). Tasks
+ * parallelism across cores means independent models in separate workers; docs/engine.md). Tasks
  * are module functions: `pool.run(import.meta.resolve('./x.ts'), 'trainShard', args)`; arguments
  * and results cross threads by structured clone (typed arrays are copied). Tasks run in
  * submission order on the first idle worker. A task's UnlearnError is re-thrown in the caller

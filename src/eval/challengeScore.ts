@@ -1,7 +1,7 @@
 /**
  * The NeurIPS 2023 Machine Unlearning challenge score (Triantafillou, Pedregosa et al., the
  * organisers' metric document and scoring code `metric.py` / `main.py` of
- * google-deepmind/unlearning_evaluation; DESIGN.md §7), implemented as the organisers' estimator,
+ * google-deepmind/unlearning_evaluation; docs/metrics.md), implemented as the organisers' estimator,
  * finite-sample bias included.
  *
  * Inputs: the logit-scaled confidence φ (see {@link logitScaledConfidence}) of every forget example

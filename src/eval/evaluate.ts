@@ -5,7 +5,7 @@ import type { ForgetSet } from '../data/forgetSet.js';
 import { lossMembershipInference, type LossMiaAggregate } from './lossMia.js';
 import { accuracyOf, predict, type Predictor } from '../train/predict.js';
 
-/** Quality of one model w.r.t. a forget request (DESIGN.md §7). Accuracies in [0, 1]. */
+/** Quality of one model w.r.t. a forget request (docs/metrics.md). Accuracies in [0, 1]. */
 export interface ModelEvaluation {
   /** Retain accuracy (D_r). */
   RA: number;

@@ -1,6 +1,6 @@
 /**
  * LiRA, the likelihood-ratio membership inference attack (Carlini, Chien, Nasr, Song, Terzis,
- * Tramèr, "Membership Inference Attacks From First Principles", IEEE S&P 2022; DESIGN.md §7).
+ * Tramèr, "Membership Inference Attacks From First Principles", IEEE S&P 2022; docs/metrics.md).
  *
  * The attacker trains K shadow models on random halves of a data pool (each pool example is in
  * exactly ⌊K/2⌋ of them, as in the authors' code), and records the statistic

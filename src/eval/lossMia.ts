@@ -1,6 +1,6 @@
 /**
  * Loss-threshold membership inference attack (MIA), as in the NeurIPS 2023 Machine Unlearning
- * challenge starting kit (DESIGN.md §7): can a classifier tell the forget set from unseen test
+ * challenge starting kit (docs/metrics.md): can a classifier tell the forget set from unseen test
  * data by the model's per-example loss alone? After good unlearning it should not: accuracy and
  * AUC ≈ 0.5, or more precisely the value the retrained model θ_r gets.
  *

@@ -1,11 +1,11 @@
 /**
- * The shape every evaluation metric shares (DESIGN.md §3): an id (a string literal, used as the
+ * The shape every evaluation metric shares (docs/concepts.md, code layout): an id (a string literal, used as the
  * registry key and in reports), a one-line description, and a pure `compute`.
  */
 
 /**
  * What a metric returns: an aggregate summary and, where the metric has them, per-example values
- * (DESIGN.md §3: metrics keep them). Each per-example array is aligned with the example order of
+ * (docs/concepts.md, code layout: metrics keep them). Each per-example array is aligned with the example order of
  * the metric's input; its documentation says which input it follows.
  */
 export interface MetricResult<A> {

@@ -1,6 +1,6 @@
 /**
  * U-LiRA (Hayes, Shumailov, Triantafillou, Khalifa, Papernot, "Inexact Unlearning Needs More
- * Careful Evaluations to Avoid a False Sense of Privacy", 2024; DESIGN.md §7): LiRA aimed at the
+ * Careful Evaluations to Avoid a False Sense of Privacy", 2024; docs/metrics.md): LiRA aimed at the
  * unlearning algorithm itself. Each shadow model is trained on a random half of the pool and then
  * unlearned, with the method under test, on the forget-set examples it trained on. For a forget
  * example x the "in" Gaussian is fitted on φ(x) under shadows that trained on x and then unlearned

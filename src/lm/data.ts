@@ -16,6 +16,7 @@ import { z } from 'zod';
 import { UnlearnError } from '../errors.js';
 import { Rng, deriveSeed } from '../engine/rng.js';
 import { normalizeText } from './tokenizer.js';
+import { readCorpus } from '../data/import/importText.js';
 
 const require = createRequire(import.meta.url);
 
@@ -30,6 +31,8 @@ export interface LmDocument {
 
 /** Options of {@link loadLmCorpus} (validated; defaults filled in). */
 export const corpusOptionsSchema = z.object({
+  /** An imported text corpus (`unlearn data import --text-col`, src/data/import/importText.ts); default: the built-in sources. */
+  corpus: z.string().min(1).optional(),
   /** Source ids to include. */
   sources: z.array(z.string()).min(2, 'give at least 2 sources (one to forget, one to keep)').refine((a) => new Set(a).size === a.length, 'a source is listed twice').default(['moby-dick', 'sotu/george-washington', 'sotu/abraham-lincoln', 'sotu/franklin-d-roosevelt', 'sotu/john-f-kennedy', 'sotu/barack-obama']),
   /** Maximum UTF-8 bytes per passage (a model's context length fits BOS + one passage). */
@@ -60,8 +63,21 @@ export function presidentSource(name: string): string {
 
 let rawCache: Map<string, string> | undefined;
 
-/** Full normalised text of every available source (cached per process). */
-export function sourceTexts(): Map<string, string> {
+const clean = (t: string) => normalizeText(t).replace(/\s+/g, ' ').trim();
+
+/**
+ * Full normalised text of every available source (cached per process), or of the sources of an
+ * imported corpus: each source's documents in file order, joined by a space.
+ */
+export function sourceTexts(corpus?: string): Map<string, string> {
+  if (corpus) {
+    const m = new Map<string, string[]>();
+    for (const d of readCorpus(corpus).documents) {
+      if (!m.has(d.source)) m.set(d.source, []);
+      m.get(d.source)!.push(clean(d.text));
+    }
+    return new Map([...m].map(([s, t]) => [s, t.join(' ')]));
+  }
   if (rawCache) return rawCache;
   const m = new Map<string, string>();
   let moby: { chapter: string; text: string }[];
@@ -72,7 +88,6 @@ export function sourceTexts(): Map<string, string> {
   } catch (e) {
     throw new UnlearnError('DATASET_MISSING', `text corpora not installed (${(e as Error).message})`, 'run npm ci');
   }
-  const clean = (t: string) => normalizeText(t).replace(/\s+/g, ' ').trim();
   m.set('moby-dick', moby.filter((s) => /^\d+$/.test(s.chapter) || s.chapter === 'Epilogue').map((s) => clean(s.text)).join(' '));
   const byPres = new Map<string, { year: number; text: string }[]>();
   for (const a of sotu) {
@@ -85,9 +100,9 @@ export function sourceTexts(): Map<string, string> {
   return m;
 }
 
-/** Every source id that can be loaded, with its size in UTF-8 bytes. */
-export function listSources(): { source: string; bytes: number }[] {
-  return [...sourceTexts()].map(([source, t]) => ({ source, bytes: Buffer.byteLength(t) }));
+/** Every source id that can be loaded (of the built-ins, or of an imported corpus), with its size in UTF-8 bytes. */
+export function listSources(corpus?: string): { source: string; bytes: number }[] {
+  return [...sourceTexts(corpus)].map(([source, t]) => ({ source, bytes: Buffer.byteLength(t) }));
 }
 
 /** Cut `text` at spaces into pieces of at most `maxBytes` UTF-8 bytes (an over-long word is cut). */
@@ -122,13 +137,15 @@ export function passages(text: string, maxBytes: number, limit = Infinity): stri
  */
 export function loadLmCorpus(options: Partial<CorpusOptions> = {}): LmCorpus {
   // Name an unknown source first: it is the likelier mistake than the count (e.g. one misspelt --source).
-  const known = sourceTexts();
+  const known = sourceTexts(options.corpus);
   const unknown = (options.sources ?? []).filter((s) => !known.has(s));
-  if (unknown.length) throw new UnlearnError('SUBJECT_NOT_FOUND', `unknown text source${unknown.length > 1 ? 's' : ''} ${unknown.map((s) => `"${s}"`).join(', ')}`, 'list sources with `unlearn lm sources`');
-  const parsed = corpusOptionsSchema.safeParse(options);
+  if (unknown.length) throw new UnlearnError('SUBJECT_NOT_FOUND', `unknown text source${unknown.length > 1 ? 's' : ''} ${unknown.map((s) => `"${s}"`).join(', ')}${options.corpus ? ` in corpus ${options.corpus}` : ''}`, `list sources with \`unlearn lm sources${options.corpus ? ` --corpus ${options.corpus}` : ''}\``);
+  // An imported corpus without a source list trains on all of its sources.
+  const given = options.corpus && options.sources === undefined ? { ...options, sources: [...known.keys()] } : options;
+  const parsed = corpusOptionsSchema.safeParse(given);
   if (!parsed.success) throw new UnlearnError('INVALID_PARAMS', `corpus options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 'see `unlearn lm train --help`');
   const o = parsed.data;
-  const texts = sourceTexts();
+  const texts = sourceTexts(o.corpus);
   const train: LmDocument[] = [];
   const heldOut: LmDocument[] = [];
   const h = createHash('sha256').update(JSON.stringify(o));

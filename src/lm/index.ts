@@ -6,7 +6,11 @@ export { trainLm, scoreDocs, makeBatch, nllLoss, parseRecipe, type LmRecipe } fr
 export { generate, continueTokens, type SampleOptions } from './generate.js';
 export { saveLm, loadLm, lmHash, type LmManifest } from './io.js';
 export { getLmMethod, listLmMethods, registerLmMethod, type LmMethod, type LmUnlearnContext } from './methods/index.js';
-export { auditLm, type LmAudit, type AuditOptions } from './audit/index.js';
+export { auditLm, withPrivLeak, type LmAudit, type AuditOptions, type QuantizedAudit } from './audit/index.js';
+export { quantizeModel, quantizeRoundTrip, QUANT_BITS } from './audit/quantize.js';
+export { membershipAucs, miaScores, MIA_STATS, type MiaStat } from './audit/membership.js';
+export { sequentialAudit, type SequentialStep } from './audit/sustainability.js';
+export { scaleAudit, forgetSets, type ScaleRow } from './audit/scale.js';
 export { rougeL } from './audit/rouge.js';
 export { knowledgeAudit, loadProbes, type KnowledgeProbe } from './audit/knowledge.js';
 export { verbMem } from './audit/verbmem.js';
@@ -14,3 +18,5 @@ export { lossAttackAuc, privLeak } from './audit/privleak.js';
 export { relearnAttack } from './audit/relearn.js';
 export { lmTrainWorkflow, lmForget, lmAudit, openLm, defaultProbes } from './workflows.js';
 export { lmMarkdown, lmHtml, lmHtmlWithPlots, lmReportSpecs, lmTable, type LmReport } from './report.js';
+export { lmSeriesMarkdown, lmSeriesHtml, lmSeriesTable, type LmSeriesReport } from './reportSeries.js';
+export { lmSustainWorkflow, lmScaleWorkflow } from './seriesWorkflows.js';

@@ -23,13 +23,13 @@ before(async () => {
   trained = await lmTrainWorkflow({
     config: 'tiny',
     corpus: { sources: ['moby-dick', 'sotu/abraham-lincoln', 'sotu/george-washington'], maxPassagesPerSource: 30 },
-    recipe: { steps: 150, batchSize: 16, learningRate: 3e-3, seed: 0 },
+    recipe: { steps: 250, batchSize: 16, learningRate: 3e-3, seed: 0 },
     backend: 'wasm',
   });
   firstLoss = trained.manifest.metrics.lossFirst as number;
 });
 
-test('tiny: training loss falls from ln(257) ≈ 5.55 to below 2.0 nats/byte in 150 steps (seed 0)', () => {
+test('tiny: training loss falls from ln(257) ≈ 5.55 to below 2.0 nats/byte in 250 steps (seed 0)', () => {
   assert.ok(firstLoss > 5.3, `first loss ${firstLoss}`);
   const last = trained.manifest.metrics.finalLoss as number;
   assert.ok(last < 2.0, `final loss ${last}`);
@@ -38,13 +38,16 @@ test('tiny: training loss falls from ln(257) ≈ 5.55 to below 2.0 nats/byte in 
 test('tiny: every method lowers VerbMem of the forget source', async () => {
   const forgetDocs = trained.corpus.train.filter((d) => d.source === SOURCE);
   const base = verbMem(trained.model, forgetDocs, { maxPassages: 24 }).mean;
-  // The tiny model reproduces little verbatim after 150 steps (≈ 0.04 ROUGE-L F1 on seed 0, vs 0
-  // for an untrained model); every method must still push it lower.
+  // The tiny model reproduces little verbatim after 250 steps (a few hundredths of ROUGE-L F1 on
+  // seed 0, vs 0 for an untrained model); every method must still push it lower.
   assert.ok(base > 0.02, `original VerbMem ${base}`);
   const small = { steps: 10, batchSize: 16 };
   for (const m of listLmMethods()) {
     if (m.id === 'retrain') continue; // the reference: a full training run, exercised by the bench and the CLI
-    const params = m.id === 'generic-labels' ? { ...small, reinforceSteps: 10 } : small;
+    // SimNPO's paper default β = 2.5 weights the forget term by 2σ(−β·NLL) ≈ 0.05 at the tiny
+    // model's ≈ 1.5 nats/byte (token-level LLMs sit far lower), so in 10 steps the retain term
+    // wins; β = 0.5 gives the forget term a weight ≈ 0.6.
+    const params = m.id === 'generic-labels' ? { ...small, reinforceSteps: 10 } : m.id === 'simnpo' ? { ...small, beta: 0.5 } : small;
     const before = tf.memory().numTensors;
     const r = await lmForget({ model: trained.model, manifest: trained.manifest, corpus: trained.corpus, source: SOURCE, method: m.id, params });
     const vm = verbMem(r.model, forgetDocs, { maxPassages: 24 }).mean;

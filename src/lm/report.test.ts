@@ -9,11 +9,13 @@ import { COST_BUDGET, LM_PLOTS, PPL_BUDGET, lmHtml, lmHtmlWithPlots, lmMarkdown,
 
 const k = (original: number, maxWording: number) => ({ original, maxWording, paraphraseMean: maxWording / 2, chance: 0.25, probes: 8 });
 /** A synthetic audit with the given forget-source figures (retained figures fixed). */
-function audit(o: { verbMem: number; know: number; para: number; auc: number; privLeak?: number; relearn?: number; ppl: number }): LmAudit {
+function audit(o: { verbMem: number; know: number; para: number; auc: number; privLeak?: number; relearn?: number; ppl: number; int4?: number; zlib?: number }): LmAudit {
   return {
     source: 'wiki/alpha',
-    forget: { verbMem: o.verbMem, knowledge: k(o.know, o.para), mia: { auc: o.auc, members: 40, nonMembers: 10 }, ...(o.privLeak !== undefined ? { privLeak: o.privLeak } : {}) },
+    sources: ['wiki/alpha'],
+    forget: { verbMem: o.verbMem, knowledge: k(o.know, o.para), mia: { auc: o.auc, members: 40, nonMembers: 10, byStat: { loss: o.auc, zlib: o.auc, minK: o.auc, minKpp: o.auc } }, ...(o.privLeak !== undefined ? { privLeak: o.privLeak } : {}), ...(o.zlib !== undefined ? { privLeakByStat: { loss: o.privLeak ?? NaN, zlib: o.zlib, minK: o.zlib / 2, minKpp: NaN } } : {}) },
     ...(o.relearn !== undefined ? { relearned: { verbMem: o.relearn, knowledge: k(0.5, 0.625), steps: 10, passages: 16 } } : {}),
+    ...(o.int4 !== undefined ? { quantized: [{ bits: 8, verbMem: o.verbMem, knowledge: k(o.know, o.para), retainedPerplexity: o.ppl * 1.001, maxErrorOverBound: 1 }, { bits: 4, verbMem: o.int4, knowledge: k(o.know, 0.75), retainedPerplexity: o.ppl * 1.2, maxErrorOverBound: 1 }] } : {}),
     retained: { perplexity: o.ppl, forgetHeldOutPerplexity: o.ppl * 1.5, verbMem: 0.3, knowledge: k(0.75, 0.875) },
     seconds: 2,
   };
@@ -21,7 +23,7 @@ function audit(o: { verbMem: number; know: number; para: number; auc: number; pr
 const rows: LmReportRow[] = [
   { name: 'original', guarantee: 'none', seconds: 500, audit: audit({ verbMem: 0.8, know: 0.875, para: 1, auc: 0.9, privLeak: 0.5, relearn: 0.85, ppl: 2 }) },
   { name: 'retrain', guarantee: 'exact', seconds: 400, costVsRetrain: 1, audit: audit({ verbMem: 0.2, know: 0.25, para: 0.375, auc: 0.6, privLeak: 0, relearn: 0.3, ppl: 2.04 }) },
-  { name: 'grad-ascent', guarantee: 'none', seconds: 20, costVsRetrain: 0.05, audit: audit({ verbMem: 0.1, know: 0.125, para: 0.5, auc: 0.3, privLeak: -0.5, relearn: 0.7, ppl: 2.5 }) },
+  { name: 'grad-ascent', guarantee: 'none', seconds: 20, costVsRetrain: 0.05, audit: audit({ verbMem: 0.1, know: 0.125, para: 0.5, auc: 0.3, privLeak: -0.5, relearn: 0.7, ppl: 2.5, int4: 0.4, zlib: -0.25 }) },
   { name: 'npo', guarantee: 'none', seconds: 40, costVsRetrain: 0.1, audit: audit({ verbMem: NaN, know: 0.25, para: NaN, auc: 0.55, privLeak: NaN, ppl: 2.06 }) },
 ];
 const report: LmReport = { source: 'wiki/alpha', model: { config: 'tiny', params: 123456, corpusFingerprint: 'abcdef0123456789', backend: 'cpu' }, rows, notes: ['a note'] };
@@ -36,31 +38,36 @@ function values(spec: unknown, layer?: number): Datum[] {
 }
 const close = (a: unknown, b: number) => assert.ok(typeof a === 'number' && Math.abs(a - b) < 1e-12, `${String(a)} ≈ ${b}`);
 
-/** The Markdown of the fixture as produced before the plots were added (must not change). */
+/** The Markdown of the fixture (the table with its variant rows, the legend, the notes). */
 const MARKDOWN = [
   '# Forgetting `wiki/alpha`',
   '',
   'Model `tiny` (123,456 parameters), corpus abcdef012345, backend cpu.',
   '',
-  '| model       | guarantee | VerbMem | know (orig) | know (max wording) | MIA AUC | PrivLeak | relearn VerbMem | relearn know | retained ppl | retained VerbMem | retained know | time (s) | cost vs retrain |',
-  '|:------------|:----------|--------:|------------:|-------------------:|--------:|---------:|----------------:|-------------:|-------------:|-----------------:|--------------:|---------:|----------------:|',
-  '| original    | none      |   0.800 |        0.88 |               1.00 |   0.900 |    0.500 |           0.850 |         0.50 |        2.000 |            0.300 |          0.75 |    500.0 |             n/a |',
-  '| retrain     | exact     |   0.200 |        0.25 |               0.38 |   0.600 |    0.000 |           0.300 |         0.50 |        2.040 |            0.300 |          0.75 |    400.0 |           1.000 |',
-  '| grad-ascent | none      |   0.100 |        0.13 |               0.50 |   0.300 |   -0.500 |           0.700 |         0.50 |        2.500 |            0.300 |          0.75 |     20.0 |           0.050 |',
-  '| npo         | none      |     n/a |        0.25 |                n/a |   0.550 |      n/a |             n/a |          n/a |        2.060 |            0.300 |          0.75 |     40.0 |           0.100 |',
+  '| model                   | guarantee | VerbMem        | know (orig)  | know (max wording) | MIA AUC | PrivLeak | PrivLeak zlib | PrivLeak Min-K% | PrivLeak Min-K%++ | retained ppl | retained VerbMem | retained know | time (s) | cost vs retrain |',
+  '|:------------------------|:----------|:---------------|:-------------|:-------------------|--------:|---------:|--------------:|----------------:|------------------:|-------------:|-----------------:|--------------:|---------:|----------------:|',
+  '| original                | none      | 0.800          | 0.88         | 1.00               |   0.900 |    0.500 |           n/a |             n/a |               n/a |        2.000 |            0.300 |          0.75 |    500.0 |             n/a |',
+  '| original · relearned    |           | 0.850 (+0.050) | 0.50 (-0.38) | 0.63 (-0.38)       |     n/a |      n/a |           n/a |             n/a |               n/a |          n/a |              n/a |           n/a |        - |               - |',
+  '| retrain                 | exact     | 0.200          | 0.25         | 0.38               |   0.600 |    0.000 |           n/a |             n/a |               n/a |        2.040 |            0.300 |          0.75 |    400.0 |           1.000 |',
+  '| retrain · relearned     |           | 0.300 (+0.100) | 0.50 (+0.25) | 0.63 (+0.25)       |     n/a |      n/a |           n/a |             n/a |               n/a |          n/a |              n/a |           n/a |        - |               - |',
+  '| grad-ascent             | none      | 0.100          | 0.13         | 0.50               |   0.300 |   -0.500 |        -0.250 |          -0.125 |               n/a |        2.500 |            0.300 |          0.75 |     20.0 |           0.050 |',
+  '| grad-ascent · int8      |           | 0.100 (+0.000) | 0.13 (+0.00) | 0.50 (+0.00)       |     n/a |      n/a |           n/a |             n/a |               n/a |        2.502 |              n/a |           n/a |        - |               - |',
+  '| grad-ascent · int4      |           | 0.400 (+0.300) | 0.13 (+0.00) | 0.75 (+0.25)       |     n/a |      n/a |           n/a |             n/a |               n/a |        3.000 |              n/a |           n/a |        - |               - |',
+  '| grad-ascent · relearned |           | 0.700 (+0.600) | 0.50 (+0.38) | 0.63 (+0.13)       |     n/a |      n/a |           n/a |             n/a |               n/a |          n/a |              n/a |           n/a |        - |               - |',
+  '| npo                     | none      | n/a            | 0.25         | n/a                |   0.550 |      n/a |           n/a |             n/a |               n/a |        2.060 |            0.300 |          0.75 |     40.0 |           0.100 |',
   '',
   '- VerbMem: mean ROUGE-L F1 of the greedy continuation of forget-source passage prefixes vs the true text (MUSE).',
   '- know (orig): fraction of knowledge probes whose answer ranks first among distractors in the source\'s wording; know (max wording): fraction answered under at least one wording, the original or a paraphrase (the attacker\'s best case; never below know (orig)).',
   '- Target: for VerbMem, both knowledge columns and MIA AUC the target is the retrained model\'s value (the `retrain` row), not 0 — a model that never saw the source still completes common phrases and answers some probes from the other sources.',
-  '- MIA AUC: loss attack, forget-source training vs held-out passages; PrivLeak = (AUC − AUC_retrained)/AUC_retrained (≈ 0 ideal).',
-  '- relearn: the same audits after fine-tuning on held-out passages of the forgotten source (relearning attack).',
+  '- MIA AUC: loss attack, forget-source training vs held-out passages; PrivLeak = (AUC − AUC_retrained)/AUC_retrained (≈ 0 ideal), for the loss attack and for the zlib, Min-K% and Min-K%++ statistics (k = 40%, MUSE).',
+  '- · int8 / · int4: the model with every weight matrix round-tripped through a symmetric per-output-channel 8-/4-bit grid (quantisation attack); · relearned: after fine-tuning on held-out passages of the forgotten source (relearning attack); in brackets the change against the model at full precision.',
   '- retained ppl: perplexity per byte on the retained sources\' held-out passages; retained VerbMem / know: the audits on the retained sources.',
   '',
   '- a note',
   '',
 ].join('\n');
 
-test('lmMarkdown: unchanged content', () => {
+test('lmMarkdown: the table with variant rows under attack, legend and notes', () => {
   assert.equal(lmMarkdown(report), MARKDOWN);
 });
 
@@ -115,15 +122,39 @@ test('privLeak: one bar per model with a finite value, rule at 0', () => {
   assert.deepEqual(values(spec, 1), [{ privLeak: 0 }]);
 });
 
+test('attacks: full precision, int8, int4 and relearned per model, for VerbMem and knowledge under paraphrase', () => {
+  const data = values(lmReportSpecs(report).attacks);
+  const ga = data.filter((d) => d.model === 'grad-ascent');
+  assert.deepEqual(ga.map((d) => [d.variant, d.metric, d.value]), [
+    ['full precision', 'VerbMem', 0.1],
+    ['full precision', 'knowledge (best wording)', 0.5],
+    ['int8', 'VerbMem', 0.1],
+    ['int8', 'knowledge (best wording)', 0.5],
+    ['int4', 'VerbMem', 0.4],
+    ['int4', 'knowledge (best wording)', 0.75],
+    ['relearned', 'VerbMem', 0.7],
+    ['relearned', 'knowledge (best wording)', 0.625],
+  ]);
+  assert.deepEqual(data.filter((d) => d.model === 'npo'), [], 'npo: VerbMem and paraphrase knowledge are NaN, no variants');
+});
+
+test('membership: PrivLeak per statistic, n/a dropped', () => {
+  assert.deepEqual(values(lmReportSpecs(report).membership), [
+    { model: 'grad-ascent', statistic: 'loss', privLeak: -0.5 },
+    { model: 'grad-ascent', statistic: 'zlib', privLeak: -0.25 },
+    { model: 'grad-ascent', statistic: 'Min-K%', privLeak: -0.125 },
+  ]);
+});
+
 test('HTML: one inline SVG per plot, the table, no script; lmHtml alone stays table-only', async () => {
   const html = await lmHtmlWithPlots(report);
   assert.equal(html.match(/<svg/g)?.length, LM_PLOTS.length);
-  assert.equal(LM_PLOTS.length, 3);
+  assert.equal(LM_PLOTS.length, 5);
   assert.doesNotMatch(html, /<script/i);
   assert.match(html, /<table><thead><tr><th>model<\/th><th>guarantee<\/th><th>VerbMem<\/th>/);
-  assert.equal(html.match(/<tr>/g)?.length, 1 + rows.length);
+  assert.equal(html.match(/<tr>/g)?.length, 1 + rows.length + 3 + 2, 'a row per model, per relearned and per quantised variant');
   assert.match(html, /<td>grad-ascent<\/td><td>none<\/td><td>0\.100<\/td>/);
-  for (const title of ['Forgetting audits per model', 'Utility vs cost', 'PrivLeak per model', 'knowledge (best wording)', 'VerbMem after relearning']) assert.ok(html.includes(title), title);
+  for (const title of ['Forgetting audits per model', 'Utility vs cost', 'PrivLeak per model', 'knowledge (best wording)', 'VerbMem after relearning', 'Under attack: quantisation and relearning', 'PrivLeak by membership statistic']) assert.ok(html.includes(title), title);
   assert.doesNotMatch(html, /NaN/);
   const plain = lmHtml(report);
   assert.doesNotMatch(plain, /<svg/);
@@ -142,10 +173,10 @@ test('n/a everywhere: no original, no costs, NaN values → empty plots, still r
   assert.deepEqual(values(specs.tradeoff, 0), []); // no original: no ratio
   assert.deepEqual(values(specs.privLeak, 0), []);
   const html = await lmHtmlWithPlots(bad);
-  assert.equal(html.match(/<svg/g)?.length, 3);
+  assert.equal(html.match(/<svg/g)?.length, LM_PLOTS.length);
   // an original with a cost but NaN perplexity: ratio n/a → dropped
   const origNaN: LmReport = { ...report, rows: [{ ...rows[0], audit: { ...rows[0].audit, retained: { ...rows[0].audit.retained, perplexity: NaN } } }, rows[2]] };
   assert.deepEqual(values(lmReportSpecs(origNaN).tradeoff, 0), []);
   const empty = await lmHtmlWithPlots({ ...report, rows: [] });
-  assert.equal(empty.match(/<svg/g)?.length, 3);
+  assert.equal(empty.match(/<svg/g)?.length, LM_PLOTS.length);
 });

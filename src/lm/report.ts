@@ -29,26 +29,60 @@ export interface LmReport {
 const f3 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(3));
 const f2 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(2));
 
-/** The comparison table: forget-source audits, relearning, utility, cost. */
+const sign = (x: number, digits: number) => (x >= 0 ? '+' : '') + x.toFixed(digits);
+/** A variant's value with its change against the model at full precision: "0.105 (+0.009)". */
+const withDelta = (x: number | undefined, base: number | undefined, digits: number) =>
+  x === undefined || !Number.isFinite(x) ? 'n/a' : base === undefined || !Number.isFinite(base) ? x.toFixed(digits) : `${x.toFixed(digits)} (${sign(x - base, digits)})`;
+
+/** The variants of a row under attack: after int8 / 4-bit round-trips of the weights, and after relearning. */
+export function attackVariants(a: LmAudit): { label: string; verbMem: number; knowledge: LmAudit['forget']['knowledge']; retainedPerplexity?: number }[] {
+  return [
+    ...(a.quantized ?? []).map((q) => ({ label: q.bits === 8 ? 'int8' : `int${q.bits}`, verbMem: q.verbMem, knowledge: q.knowledge, retainedPerplexity: q.retainedPerplexity })),
+    ...(a.relearned ? [{ label: 'relearned', verbMem: a.relearned.verbMem, knowledge: a.relearned.knowledge }] : []),
+  ];
+}
+
+/**
+ * The comparison table of one forget request: a row per model (forget audits, membership
+ * attacks as PrivLeak per statistic, utility, cost), each followed by its variants under attack
+ * (`model · int8`, `· int4`, `· relearned`: VerbMem and knowledge with their change against the
+ * model at full precision, and for the quantised copies the retained perplexity).
+ */
 export function lmTable(rows: LmReportRow[]): string {
+  const pl = (a: LmAudit, s: 'zlib' | 'minK' | 'minKpp') => f3(a.forget.privLeakByStat?.[s]);
   return markdownTable(
-    ['model', 'guarantee', 'VerbMem', 'know (orig)', 'know (max wording)', 'MIA AUC', 'PrivLeak', 'relearn VerbMem', 'relearn know', 'retained ppl', 'retained VerbMem', 'retained know', 'time (s)', 'cost vs retrain'],
-    rows.map((r) => [
-      r.name,
-      r.guarantee,
-      f3(r.audit.forget.verbMem),
-      f2(r.audit.forget.knowledge.original),
-      f2(r.audit.forget.knowledge.maxWording),
-      f3(r.audit.forget.mia.auc),
-      f3(r.audit.forget.privLeak),
-      f3(r.audit.relearned?.verbMem),
-      f2(r.audit.relearned?.knowledge.original),
-      f3(r.audit.retained.perplexity),
-      f3(r.audit.retained.verbMem),
-      f2(r.audit.retained.knowledge.original),
-      r.seconds.toFixed(1),
-      f3(r.costVsRetrain),
-    ]),
+    ['model', 'guarantee', 'VerbMem', 'know (orig)', 'know (max wording)', 'MIA AUC', 'PrivLeak', 'PrivLeak zlib', 'PrivLeak Min-K%', 'PrivLeak Min-K%++', 'retained ppl', 'retained VerbMem', 'retained know', 'time (s)', 'cost vs retrain'],
+    rows.flatMap((r) => {
+      const a = r.audit;
+      const main = [
+        r.name,
+        r.guarantee,
+        f3(a.forget.verbMem),
+        f2(a.forget.knowledge.original),
+        f2(a.forget.knowledge.maxWording),
+        f3(a.forget.mia.auc),
+        f3(a.forget.privLeak),
+        pl(a, 'zlib'),
+        pl(a, 'minK'),
+        pl(a, 'minKpp'),
+        f3(a.retained.perplexity),
+        f3(a.retained.verbMem),
+        f2(a.retained.knowledge.original),
+        r.seconds.toFixed(1),
+        f3(r.costVsRetrain),
+      ];
+      const variants = attackVariants(a).map((v) => [
+        `${r.name} · ${v.label}`,
+        '',
+        withDelta(v.verbMem, a.forget.verbMem, 3),
+        withDelta(v.knowledge.original, a.forget.knowledge.original, 2),
+        withDelta(v.knowledge.maxWording, a.forget.knowledge.maxWording, 2),
+        'n/a', 'n/a', 'n/a', 'n/a', 'n/a',
+        v.retainedPerplexity === undefined ? 'n/a' : f3(v.retainedPerplexity),
+        'n/a', 'n/a', '-', '-',
+      ]);
+      return [main, ...variants];
+    }),
   );
 }
 
@@ -56,8 +90,8 @@ const LEGEND = [
   'VerbMem: mean ROUGE-L F1 of the greedy continuation of forget-source passage prefixes vs the true text (MUSE).',
   'know (orig): fraction of knowledge probes whose answer ranks first among distractors in the source\'s wording; know (max wording): fraction answered under at least one wording, the original or a paraphrase (the attacker\'s best case; never below know (orig)).',
   'Target: for VerbMem, both knowledge columns and MIA AUC the target is the retrained model\'s value (the `retrain` row), not 0 — a model that never saw the source still completes common phrases and answers some probes from the other sources.',
-  'MIA AUC: loss attack, forget-source training vs held-out passages; PrivLeak = (AUC − AUC_retrained)/AUC_retrained (≈ 0 ideal).',
-  'relearn: the same audits after fine-tuning on held-out passages of the forgotten source (relearning attack).',
+  'MIA AUC: loss attack, forget-source training vs held-out passages; PrivLeak = (AUC − AUC_retrained)/AUC_retrained (≈ 0 ideal), for the loss attack and for the zlib, Min-K% and Min-K%++ statistics (k = 40%, MUSE).',
+  '· int8 / · int4: the model with every weight matrix round-tripped through a symmetric per-output-channel 8-/4-bit grid (quantisation attack); · relearned: after fine-tuning on held-out passages of the forgotten source (relearning attack); in brackets the change against the model at full precision.',
   'retained ppl: perplexity per byte on the retained sources\' held-out passages; retained VerbMem / know: the audits on the retained sources.',
 ];
 
@@ -87,7 +121,7 @@ const finite = (x: number | undefined): x is number => x !== undefined && Number
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v5.json';
 
 /** The names of the plots of {@link lmReportSpecs}, in page order. */
-export const LM_PLOTS = ['forgetting', 'tradeoff', 'privLeak'] as const;
+export const LM_PLOTS = ['forgetting', 'tradeoff', 'privLeak', 'attacks', 'membership'] as const;
 export type LmPlot = (typeof LM_PLOTS)[number];
 
 /**
@@ -99,6 +133,9 @@ export type LmPlot = (typeof LM_PLOTS)[number];
  *   relative to the original model's, labelled by model, with the budgets as rules
  *   (y = {@link PPL_BUDGET}, x = {@link COST_BUDGET}).
  * - `privLeak`: PrivLeak per model (bars around 0; 0 is the retrained model's).
+ * - `attacks`: VerbMem and knowledge under the best wording per model at full precision, after
+ *   int8 and 4-bit round-trips and after relearning (grouped bars; what an attack brings back).
+ * - `membership`: PrivLeak per model for each membership statistic (loss, zlib, Min-K%, Min-K%++).
  * Values that are n/a (NaN, ±∞, undefined) are dropped, as are non-positive costs (log scale).
  * The original is the row named `original`, the reference the row named `retrain` (else the first
  * with `costVsRetrain` = 1); without an original row the trade-off plot has no points.
@@ -130,6 +167,15 @@ export function lmReportSpecs(r: LmReport): Record<LmPlot, TopLevelSpec> {
   });
 
   const privLeak = r.rows.flatMap((row) => (finite(row.audit.forget.privLeak) ? [{ model: row.name, privLeak: row.audit.forget.privLeak }] : []));
+
+  const variantsOrder = ['full precision', 'int8', 'int4', 'relearned'];
+  const attacks = r.rows.flatMap((row) =>
+    [{ label: 'full precision', verbMem: row.audit.forget.verbMem, knowledge: row.audit.forget.knowledge }, ...attackVariants(row.audit)].flatMap((v) =>
+      ([['VerbMem', v.verbMem], ['knowledge (best wording)', v.knowledge.maxWording]] as const).flatMap(([metric, value]) => (finite(value) ? [{ model: row.name, variant: v.label, metric, value }] : [])),
+    ),
+  );
+  const statNames: Record<string, string> = { loss: 'loss', zlib: 'zlib', minK: 'Min-K%', minKpp: 'Min-K%++' };
+  const membership = r.rows.flatMap((row) => Object.entries(row.audit.forget.privLeakByStat ?? {}).flatMap(([st, v]) => (finite(v) ? [{ model: row.name, statistic: statNames[st] ?? st, privLeak: v }] : [])));
 
   const x = { field: 'cost', type: 'quantitative' as const, scale: { type: 'log' as const }, title: 'cost vs retrain (wall time ratio, log)' };
   const y = { field: 'pplRatio', type: 'quantitative' as const, scale: { zero: false }, title: 'retained perplexity / original' };
@@ -193,6 +239,40 @@ export function lmReportSpecs(r: LmReport): Record<LmPlot, TopLevelSpec> {
         },
         { data: { values: [{ privLeak: 0 }] }, mark: { type: 'rule', color: 'black' }, encoding: { y: { field: 'privLeak', type: 'quantitative' } } },
       ],
+    },
+    attacks: {
+      $schema: SCHEMA,
+      title: { text: 'Under attack: quantisation and relearning', subtitle: 'per model: full precision, after int8 / 4-bit round-trips of the weights, after relearning', anchor: 'start' },
+      data: { values: attacks },
+      facet: { column: { field: 'metric', type: 'nominal', title: null } },
+      spec: {
+        width: 260,
+        height: 220,
+        mark: 'bar',
+        encoding: {
+          x: { field: 'model', type: 'nominal', sort: models, axis: { labelAngle: -40 }, title: null },
+          xOffset: { field: 'variant', type: 'nominal', sort: variantsOrder },
+          y: { field: 'value', type: 'quantitative', scale: { domain: [0, 1] }, title: 'value (0–1)' },
+          color: { field: 'variant', type: 'nominal', scale: { domain: variantsOrder }, title: 'variant' },
+          tooltip: [{ field: 'model' }, { field: 'variant' }, { field: 'value', format: '.3f' }],
+        },
+      },
+    },
+    membership: {
+      $schema: SCHEMA,
+      title: { text: 'PrivLeak by membership statistic', subtitle: 'loss, zlib, Min-K%, Min-K%++ (k = 40%); ≈ 0 is ideal', anchor: 'start' },
+      data: { values: membership },
+      facet: { column: { field: 'statistic', type: 'nominal', sort: Object.values(statNames), title: null } },
+      spec: {
+        width: 140,
+        height: 220,
+        mark: 'bar',
+        encoding: {
+          x: { field: 'model', type: 'nominal', sort: models, axis: { labelAngle: -40 }, title: null },
+          y: { field: 'privLeak', type: 'quantitative', title: 'PrivLeak' },
+          color,
+        },
+      },
     },
   };
 }

@@ -4,6 +4,7 @@
  * one Adam step with global-norm gradient clipping, and the training loop.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { adam } from '../engine/adam.js';
 import { z } from 'zod';
 import { UnlearnError } from '../errors.js';
 import { checkDivergence } from '../train/divergence.js';
@@ -154,7 +155,7 @@ export interface TrainResult {
 export function trainLm(m: LanguageModel, docs: LmDocument[], recipe: LmRecipe, onStep?: (step: number, loss: number) => void): TrainResult {
   const t0 = performance.now();
   const stream = new BatchStream(docs, recipe.batchSize, deriveSeed(recipe.seed, 'lm-batches'), m.config.contextLength);
-  const opt = tf.train.adam(recipe.learningRate);
+  const opt = adam(recipe.learningRate);
   const vars = variables(m);
   const losses: number[] = [];
   // Starting loss: the first step's or that of a uniform byte model (ln V), whichever is larger.

@@ -6,9 +6,9 @@
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs-core';
+import { backendDescription } from '../engine/backend.js';
 import { UnlearnError } from '../errors.js';
-import { auditLm, type AuditOptions, type LmAudit } from './audit/index.js';
+import { auditLm, withPrivLeak, type AuditOptions, type LmAudit } from './audit/index.js';
 import { loadProbes, type KnowledgeProbe } from './audit/knowledge.js';
 import { hashIds, loadLmCorpus, type CorpusOptions, type LmCorpus } from './data.js';
 import { lmHash, loadLm, saveLm, type LmManifest } from './io.js';
@@ -59,7 +59,7 @@ function trainManifest(config: LmConfig, corpus: LmCorpus, recipe: LmRecipe, r?:
     method: { id: 'train', guarantee: 'none', params: {} },
     timings: { wallSeconds: r?.seconds ?? 0 },
     metrics: r ? { finalLoss: r.losses.at(-1), lossFirst: r.losses[0] } : {},
-    backend: tf.getBackend(),
+    backend: backendDescription(),
     createdAt: new Date().toISOString(),
   };
 }
@@ -81,7 +81,7 @@ export async function lmTrainWorkflow(o: { config: string | LmConfig; corpus?: P
  * weights), computed from the training configuration alone so that it can run in parallel with
  * the original's training. Its manifest's `parent` is null (the original may not exist yet).
  */
-export async function lmRetrainWorkflow(o: { config: string | LmConfig; corpus?: Partial<CorpusOptions>; recipe?: Partial<LmRecipe>; source: string; out?: string; onStep?: (s: number, l: number) => void }): Promise<{ model: LanguageModel; manifest: Omit<LmManifest, 'files' | 'modelHash'> & Partial<LmManifest>; seconds: number }> {
+export async function lmRetrainWorkflow(o: { config: string | LmConfig; corpus?: Partial<CorpusOptions>; recipe?: Partial<LmRecipe>; source: string | string[]; out?: string; onStep?: (s: number, l: number) => void }): Promise<{ model: LanguageModel; manifest: Omit<LmManifest, 'files' | 'modelHash'> & Partial<LmManifest>; seconds: number }> {
   const config = typeof o.config === 'string' ? lmConfig(o.config) : o.config;
   const corpus = corpusFor(config, o.corpus);
   const recipe = parseRecipe(o.recipe ?? {});
@@ -94,24 +94,30 @@ export async function lmRetrainWorkflow(o: { config: string | LmConfig; corpus?:
 }
 
 /**
- * Forget `source` with `method` (or `retrain`) starting from a model; saves when `out` is given.
- * @throws UnlearnError SUBJECT_NOT_FOUND when the source is not in the model's lineage;
- *   INVALID_PARAMS when it has no passages or is all that is left of the lineage;
+ * Forget `source` (one source, or several in one request) with `method` (or `retrain`) starting
+ * from a model; saves when `out` is given.
+ * @throws UnlearnError SUBJECT_NOT_FOUND when a source is not in the model's lineage;
+ *   INVALID_PARAMS when they have no passages or are all that is left of the lineage;
  *   UNKNOWN_METHOD / INVALID_PARAMS for the method.
  */
-export async function lmForget(o: { model: LanguageModel; manifest: LmManifest | Omit<LmManifest, 'files' | 'modelHash'>; corpus: LmCorpus; source: string; method: string; params?: Record<string, unknown>; seed?: number; out?: string; onStep?: (s: number, l: number) => void; /** Overrides the parent hash (default: the input model's). */ parent?: string | null }): Promise<{ model: LanguageModel; manifest: Omit<LmManifest, 'files' | 'modelHash'> & Partial<LmManifest>; seconds: number; notes: string[] }> {
+export async function lmForget(o: { model: LanguageModel; manifest: LmManifest | Omit<LmManifest, 'files' | 'modelHash'>; corpus: LmCorpus; source: string | string[]; method: string; params?: Record<string, unknown>; seed?: number; out?: string; onStep?: (s: number, l: number) => void; /** Overrides the parent hash (default: the input model's). */ parent?: string | null }): Promise<{ model: LanguageModel; manifest: Omit<LmManifest, 'files' | 'modelHash'> & Partial<LmManifest>; seconds: number; notes: string[] }> {
   const removedBefore = o.manifest.removed?.sources ?? [];
-  if (!o.manifest.lineage.sources.includes(o.source) || removedBefore.includes(o.source)) {
-    throw new UnlearnError('SUBJECT_NOT_FOUND', `source "${o.source}" is not in the model's training lineage`, `trained on: ${o.manifest.lineage.sources.filter((s) => !removedBefore.includes(s)).join(', ')}`);
+  const sources = Array.isArray(o.source) ? o.source : [o.source];
+  if (sources.length === 0) throw new UnlearnError('INVALID_PARAMS', 'no source to forget', 'name at least one source');
+  for (const src of sources) {
+    if (!o.manifest.lineage.sources.includes(src) || removedBefore.includes(src)) {
+      throw new UnlearnError('SUBJECT_NOT_FOUND', `source "${src}" is not in the model's training lineage`, `trained on: ${o.manifest.lineage.sources.filter((s) => !removedBefore.includes(s)).join(', ')}`);
+    }
   }
   const method = getLmMethod(o.method);
   const params = parseLmParams(method, o.method === 'retrain' ? { ...o.manifest.recipe, ...(o.params ?? {}) } : o.params);
-  const removed = [...removedBefore, o.source];
+  const removed = [...removedBefore, ...sources];
   const docs = lineageDocs(o.corpus, removedBefore);
-  const forget = docs.filter((d) => d.source === o.source);
-  const retain = docs.filter((d) => d.source !== o.source);
-  if (forget.length === 0) throw new UnlearnError('INVALID_PARAMS', `source "${o.source}" has no training passages: there is nothing to unlearn`, 'pick a source the model was trained on');
-  if (retain.length === 0) throw new UnlearnError('INVALID_PARAMS', `source "${o.source}" is the whole training set: no retain set is left to unlearn against`, 'train a new model from scratch on other sources instead');
+  const forget = docs.filter((d) => sources.includes(d.source));
+  const retain = docs.filter((d) => !sources.includes(d.source));
+  const label = sources.join(', ');
+  if (forget.length === 0) throw new UnlearnError('INVALID_PARAMS', `source "${label}" has no training passages: there is nothing to unlearn`, 'pick a source the model was trained on');
+  if (retain.length === 0) throw new UnlearnError('INVALID_PARAMS', `source "${label}" is the whole training set: no retain set is left to unlearn against`, 'train a new model from scratch on other sources instead');
   const seed = o.seed ?? o.manifest.seed;
   const t0 = performance.now();
   const res = await method.run(o.model, params, { forget, retain, seed, onStep: o.onStep });
@@ -134,7 +140,7 @@ export async function lmForget(o: { model: LanguageModel; manifest: LmManifest |
       ...(res.details?.anchors ? { anchors: res.details.anchors } : {}),
       ...(notes.length ? { notes } : {}),
     },
-    backend: tf.getBackend(),
+    backend: backendDescription(),
     createdAt: new Date().toISOString(),
   };
   delete (manifest as Partial<LmManifest>).files;
@@ -153,10 +159,9 @@ export async function openLm(dir: string): Promise<{ model: LanguageModel; manif
  * Audit a model for a forgotten source; with a reference (retrained) model, PrivLeak is reported
  * relative to the reference's loss-attack AUC.
  */
-export function lmAudit(o: { model: LanguageModel; corpus: LmCorpus; source: string; probes?: KnowledgeProbe[]; options?: Partial<AuditOptions>; reference?: LanguageModel }): { audit: LmAudit; reference?: LmAudit } {
+export function lmAudit(o: { model: LanguageModel; corpus: LmCorpus; source: string | string[]; probes?: KnowledgeProbe[]; options?: Partial<AuditOptions>; reference?: LanguageModel }): { audit: LmAudit; reference?: LmAudit } {
   const probes = o.probes ?? defaultProbes();
-  const reference = o.reference ? auditLm(o.reference, o.corpus, o.source, probes, o.options) : undefined;
-  const audit = auditLm(o.model, o.corpus, o.source, probes, o.options, reference?.forget.mia.auc);
-  if (reference) reference.forget.privLeak = 0;
-  return { audit, reference };
+  const ref = o.reference ? auditLm(o.reference, o.corpus, o.source, probes, o.options) : undefined;
+  const audit = auditLm(o.model, o.corpus, o.source, probes, o.options, ref?.forget.mia.byStat);
+  return { audit, reference: ref ? withPrivLeak(ref, ref.forget.mia.byStat) : undefined };
 }

@@ -141,12 +141,15 @@ export function canonicalNames(topology: Topology, specs: tf.io.WeightsManifestE
 
 /**
  * Save `model` with its manifest into directory `dir` atomically. Fills in `files` and
- * `modelHash` of the manifest and returns the completed manifest.
+ * `modelHash` of the manifest and returns the completed manifest. An existing `dir` is replaced
+ * only under a `--force` claim (src/models/staging.ts) or with `replace` (a cache entry).
+ * @throws UnlearnError IO_ERROR (see {@link writeDirAtomic}).
  */
 export async function saveModel(
   dir: string,
   model: tfl.LayersModel,
   manifest: Omit<ModelManifest, 'files' | 'modelHash'>,
+  opts: { replace?: boolean } = {},
 ): Promise<ModelManifest> {
   const { modelJson, weights } = await serializeModel(model);
   const files = {
@@ -158,7 +161,7 @@ export async function saveModel(
     'model.json': modelJson,
     'weights.bin': weights,
     'manifest.json': JSON.stringify(full, null, 1) + '\n',
-  });
+  }, opts);
   return full;
 }
 

@@ -2,7 +2,7 @@ import type { ModelSpec } from './spec.js';
 import type { SoftwareVersions } from './seal.js';
 import type { TrainRecipe } from '../train/recipe.js';
 
-/** Guarantee levels of a model version (DESIGN.md §2). */
+/** Guarantee levels of a model version (docs/concepts.md). */
 export type Guarantee = 'exact' | 'certified' | 'approximate';
 
 /**
@@ -36,6 +36,22 @@ export interface ModelManifest {
   metrics: Record<string, unknown>;
   backend: string;
   createdAt: string;
+  /**
+   * For a model trained outside this project and imported (`unlearn model import`): the operator's
+   * statement of which rows trained it and with which recipe, recorded as such (not verified), with
+   * who declared it and when. Carried to every version derived from it. `recipe: false` means no
+   * recipe was declared: `recipe` above then holds defaults, and exact retraining is unavailable.
+   */
+  declared?: {
+    by: string;
+    at: string;
+    lineage: string;
+    recipe: boolean;
+    source: { format: 'tfjs' | 'safetensors'; file: string; sha256: string };
+    notes: string[];
+    /** PyTorch module names of the imported state dict (export writes the same names). */
+    torchNames?: string[];
+  };
   /** Method- or model-kind-specific facts (e.g. SISA shards, certified budget). */
   extra?: Record<string, unknown>;
   /** Versions of the software that wrote this manifest (src/models/seal.ts). */

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
+import { backendDescription } from '../engine/backend.js';
 import { UnlearnError } from '../errors.js';
 
 /** Versions of the software that wrote a manifest. */
@@ -18,7 +19,7 @@ export interface SoftwareVersions {
   tfjs: string;
   /** Node.js version (`process.version`). */
   node: string;
-  /** The tfjs backend active when the manifest was written (wasm, cpu, tensorflow). */
+  /** The tfjs backend active when the manifest was written (wasm, cpu, tensorflow; on wasm, the kernel path: see engine/backend.ts backendDescription). */
   backend: string;
 }
 
@@ -28,7 +29,7 @@ const PACKAGE_VERSION: string = JSON.parse(readFileSync(new URL('../../package.j
 export function softwareVersions(): SoftwareVersions {
   let backend = 'none';
   try {
-    backend = tf.getBackend() ?? 'none';
+    backend = backendDescription();
   } catch {
     /* no backend initialised (e.g. a manifest written without tensors) */
   }

@@ -112,13 +112,13 @@ export function realTarget(p: string): string {
 const within = (a: string, b: string) => a === b || a.startsWith(b.endsWith(sep) ? b : b + sep);
 
 /** Report files of this project's commands (demo, bench, lm audit): a directory of only these may be replaced. */
-const REPORT_ENTRIES = new Set(['report.json', 'report.md', 'report.html', 'models', 'leaderboard.json', 'leaderboard.md', 'cache']);
+const REPORT_ENTRIES = new Set(['report.json', 'report.md', 'report.html', 'models', 'leaderboard.json', 'leaderboard.md', 'tune.json', 'tune.md', 'cache']);
 
 /**
  * Whether `dir` (an existing directory) may be replaced by `--force`: empty, a model directory of
  * this project (`manifest.json` with an `unlearn-…/N` format), a training checkpoint
- * (`checkpoint.json`), or a report directory of this
- * project (only report files, at least one `report.json` / `leaderboard.json`).
+ * (`checkpoint.json`), or a report directory of this project (only report files and a model-farm
+ * `cache/`, with at least one `report.json`, `leaderboard.json`, `tune.json` or `cache/`).
  */
 export function isReplaceable(dir: string): boolean {
   const entries = readdirSync(dir);
@@ -132,7 +132,8 @@ export function isReplaceable(dir: string): boolean {
       /* not a manifest of ours */
     }
   }
-  return entries.every((e) => REPORT_ENTRIES.has(e)) && (entries.includes('report.json') || entries.includes('leaderboard.json'));
+  // A bench/tune run that failed after filling its cache leaves only `cache/`: rerunning it with --force must work.
+  return entries.every((e) => REPORT_ENTRIES.has(e)) && ['report.json', 'leaderboard.json', 'tune.json', 'cache'].some((e) => entries.includes(e));
 }
 
 /** Create `dir` and its missing parents one by one (Node's recursive mkdir hangs on some paths, e.g. under /proc). */

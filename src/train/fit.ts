@@ -1,5 +1,5 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
-import * as tf from '@tensorflow/tfjs-core';
+import { backendDescription } from '../engine/backend.js';
 import { hashIds, type DataSplit } from '../data/dataset.js';
 import { UnlearnError } from '../errors.js';
 import { buildModel } from '../models/build.js';
@@ -50,7 +50,7 @@ export async function fitFromScratch(split: DataSplit, specIn: ModelSpec, recipe
       method: { id: 'train', guarantee: 'exact', params: {} },
       timings: { wallSeconds: res.seconds },
       metrics: { trainLoss: res.epochLosses },
-      backend: tf.getBackend(),
+      backend: backendDescription(),
       createdAt: new Date().toISOString(),
     },
   };

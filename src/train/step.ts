@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { adam } from '../engine/adam.js';
 import { UnlearnError } from '../errors.js';
 
 /** Settings of one optimizer (a subset of a TrainRecipe). learningRate is the step size. */
@@ -12,7 +13,7 @@ export interface OptimizerConfig {
 
 /** A fresh tfjs optimizer. The caller disposes it (Adam/momentum hold slot variables). */
 export function makeOptimizer(cfg: OptimizerConfig): tf.Optimizer {
-  if (cfg.optimizer === 'adam') return tf.train.adam(cfg.learningRate);
+  if (cfg.optimizer === 'adam') return adam(cfg.learningRate);
   return cfg.momentum ? tf.train.momentum(cfg.learningRate, cfg.momentum) : tf.train.sgd(cfg.learningRate);
 }
 

@@ -27,7 +27,7 @@ export interface MethodOutput {
 }
 
 /**
- * An unlearning method (DESIGN.md §3). `run` receives the original model θ_o, which it must not
+ * An unlearning method (docs/concepts.md, code layout). `run` receives the original model θ_o, which it must not
  * mutate, and the params already validated by `paramsSchema` (defaults filled in).
  */
 export interface UnlearningMethod<P extends Record<string, unknown> = Record<string, unknown>> {

@@ -11,7 +11,7 @@ import type { UnlearningMethod } from './method.js';
 
 export const NegGradPlusParams = z
   .object({
-    /** Weight of the retain loss; the forget loss gets −(1 − alpha). DESIGN.md: 0.95–0.999. */
+    /** Weight of the retain loss; the forget loss gets −(1 − alpha). docs/methods.md: 0.95–0.999. */
     alpha: z.number().gt(0).lt(1).default(0.99),
     epochs: z.number().int().positive().default(2),
     ...optimizerParams,

@@ -1,12 +1,12 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
-import * as tf from '@tensorflow/tfjs-core';
+import { backendDescription } from '../engine/backend.js';
 import { hashIds, type DataSplit } from '../data/dataset.js';
 import { UnlearnError } from '../errors.js';
 import type { StoredModel } from '../models/io.js';
 import type { ModelManifest } from '../models/manifest.js';
 import type { ForgetSelector, ForgetSet } from './forgetSet.js';
 import { erasedSubjects, selectForgetSet } from './forgetSet.js';
-import { getMethod } from './registry.js';
+import { getMethod, listMethods } from './registry.js';
 import { SubjectIndex, pseudonymise, pseudonymKey } from '../data/pseudonym.js';
 
 /** A finished unlearning run: the new model (not yet saved) and its manifest. */
@@ -48,6 +48,9 @@ export async function unlearn(
   if (m.dataset.fingerprint !== split.fingerprint) {
     throw new UnlearnError('DATASET_INVALID', `data fingerprint ${split.fingerprint.slice(0, 12)} differs from the model's ${m.dataset.fingerprint.slice(0, 12)}`, `load dataset ${m.dataset.name} with options ${JSON.stringify(m.dataset.options)}`);
   }
+  if (m.declared && !m.declared.recipe && method.guarantee === 'exact') {
+    throw new UnlearnError('INVALID_ARGS', `${methodId} (exact) retrains from the training recipe, and this model was imported without one (declared by ${m.declared.by}); approximate methods only: ${approximateIds().join(', ')}`, 'pick an approximate --method, or import the model again with --recipe FILE');
+  }
   const seed = opts.seed ?? m.seed;
   // Subjects may be named by their real id or by the s-… pseudonym reports show, as on the CLI.
   let index: SubjectIndex | undefined;
@@ -77,11 +80,17 @@ export async function unlearn(
     removed: { ids: removedIds, idsSha256: hashIds(removedIds), subjects, request },
     timings: { wallSeconds: seconds },
     metrics: {},
-    backend: tf.getBackend(),
+    backend: backendDescription(),
     createdAt: new Date().toISOString(),
     extra: { details: out.details ?? {}, inputModelHash: m.modelHash },
+    ...(m.declared ? { declared: m.declared } : {}),
   };
   return { model: out.model, manifest, forget, seconds, details: out.details ?? {} };
+}
+
+/** Ids of the registered approximate methods (what a model without a declared recipe can use). */
+function approximateIds(): string[] {
+  return listMethods().filter((x) => x.guarantee !== 'exact').map((x) => x.id);
 }
 
 /**

@@ -1,5 +1,5 @@
 /** The certified rows of the demo comparison (`unlearn demo`). */
-import * as tf from '@tensorflow/tfjs-core';
+import { backendDescription } from '../engine/backend.js';
 import { join } from 'node:path';
 import { hashIds, type DataSplit } from '../data/dataset.js';
 import { loadDataset } from '../data/registry.js';
@@ -31,7 +31,7 @@ async function save(dir: string, model: CertifiedModel, split: DataSplit, ids: s
     timings: { wallSeconds: seconds },
     metrics: {},
     certificate: logregCertificate(model as CertifiedLogistic, bound, retrained),
-    backend: tf.getBackend(),
+    backend: backendDescription(),
     createdAt: new Date().toISOString(),
   });
 }

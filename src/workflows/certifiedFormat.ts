@@ -3,7 +3,7 @@
  * the certified removal step (src/unlearn/certified) and evaluates the result (src/eval); `unlearn
  * eval` evaluates a stored certified model. Importing this module registers the format.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import { backendDescription } from '../engine/backend.js';
 import { hashIds } from '../data/dataset.js';
 import { erasedSubjects, forgetSetOfVersion, selectForgetSet, type ForgetSelector } from '../data/forgetSet.js';
 import { SubjectIndex } from '../data/pseudonym.js';
@@ -57,7 +57,7 @@ async function forget(req: ForgetRequest): Promise<ForgetOutcome> {
       metrics: metricsOf(evaluation, r.model),
       features: m.features,
       certificate: r.certificate,
-      backend: tf.getBackend(),
+      backend: backendDescription(),
       createdAt: new Date().toISOString(),
     },
     stored.extractor,

@@ -1,7 +1,7 @@
 /**
  * The model farm: runs many independent trainings and unlearnings (N retrained models, N
  * unlearning runs per method, K shadow models and their unlearnings) in a `worker_threads` pool,
- * one tfjs backend per worker (DESIGN.md §4), and caches every result on disk under a key that is
+ * one tfjs backend per worker (docs/engine.md), and caches every result on disk under a key that is
  * the hash of the job's manifest (data fingerprint, model spec, recipe, seed, forget ids, method
  * and params; see {@link jobKey}). Running the same jobs again reads them from the cache: an
  * interrupted benchmark continues where it stopped, and a finished one is re-scored for free.

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
-import * as tf from '@tensorflow/tfjs-core';
+import { backendDescription } from '../engine/backend.js';
 import { fingerprintSplit, hashIds, type DataSplit, type Dataset } from '../data/dataset.js';
 import { loadDataset } from '../data/registry.js';
 import { UnlearnError } from '../errors.js';
@@ -195,11 +195,11 @@ export async function runFarmJob(args: { ctx: FarmContext; job: FarmJob }): Prom
   const split = await loadFarmSplit(ctx);
   const forget = forgetSetOf(split.train, ctx.forgetIdx);
   const recipe = { ...ctx.recipe, seed: job.seed };
-  const base = { key, kind: job.kind, backend: tf.getBackend(), createdAt: new Date().toISOString() };
+  const base = { key, kind: job.kind, backend: backendDescription(), createdAt: new Date().toISOString() };
   let result: FarmJobResult;
   if (job.kind === 'original') {
     const fit = await fitFromScratch(split, ctx.spec, recipe, { quiet: true });
-    await saveModel(modelPath(ctx.cacheDir, key), fit.model, fit.manifest);
+    await saveModel(modelPath(ctx.cacheDir, key), fit.model, fit.manifest, { replace: true }); // a cache entry: an orphan of a killed run is rewritten
     result = { ...base, ...targetOutputs(fit.model, split, forget), seconds: fit.seconds };
     fit.model.dispose();
   } else if (job.kind === 'retrain') {
@@ -231,10 +231,10 @@ export async function runFarmJob(args: { ctx: FarmContext; job: FarmJob }): Prom
       method: { id: 'train', guarantee: 'exact', params: {} },
       timings: { wallSeconds: r.seconds },
       metrics: { trainLoss: r.epochLosses },
-      backend: tf.getBackend(),
+      backend: backendDescription(),
       createdAt: base.createdAt,
       extra: { shadow: job.index },
-    });
+    }, { replace: true });
     result = { ...base, phiPool: Array.from(predictPhi(model, pool.train, range(pool.train.labels.length)).phi), seconds: r.seconds };
     model.dispose();
   } else {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostGrads, initEngine, maxAbsDiff, randomHost, Rng, tensorsAround, tf, wasmVsCpu } from './test_util.js';
+import { isInstalled } from './wasm_util.js';
 import { batchMatMulKernel } from './batch_mat_mul.js';
 
 const cases: { a: number[]; b: number[]; tA: boolean; tB: boolean }[] = [
@@ -19,7 +20,7 @@ const cases: { a: number[]; b: number[]; tA: boolean; tB: boolean }[] = [
 
 test('wasm BatchMatMul is the replacement kernel', async () => {
   await initEngine('wasm');
-  assert.equal(tf.getKernel('BatchMatMul', 'wasm')?.kernelFunc, batchMatMulKernel.kernelFunc);
+  assert.ok(isInstalled(batchMatMulKernel));
 });
 
 test('matMul with transposes: values and gradients on wasm match cpu', async () => {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initEngine, randomHost, Rng, tensorsAround, tf, wasmVsCpu } from './test_util.js';
+import { isInstalled } from './wasm_util.js';
 import { conv2DBackpropInputKernel } from './conv2d_backprop_input.js';
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
@@ -13,7 +14,7 @@ const cases: { x: number[]; k: number[]; s: [number, number]; pad: Pad }[] = [
 
 test('wasm Conv2DBackpropInput is the replacement and matches cpu', async () => {
   await initEngine('wasm');
-  assert.equal(tf.getKernel('Conv2DBackpropInput', 'wasm')?.kernelFunc, conv2DBackpropInputKernel.kernelFunc);
+  assert.ok(isInstalled(conv2DBackpropInputKernel));
   const rng = new Rng(21);
   for (const c of cases) {
     const x = randomHost(rng, c.x);

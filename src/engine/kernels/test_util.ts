@@ -6,6 +6,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // its node bundle registers every gradient function
 import { initEngine } from '../backend.js';
 import { Rng } from '../rng.js';
+import { setNativeKernelsEnabled } from './native_blas.js';
+
+// The kernel tests exercise the wasm kernels of this directory (the fallback of the OpenBLAS
+// path); native_blas.test.ts switches the native kernels back on.
+setNativeKernelsEnabled(false);
 
 /** A host-side tensor description: shape, values and dtype. */
 export interface HostTensor {

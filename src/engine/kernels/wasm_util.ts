@@ -57,26 +57,31 @@ export interface TrainingKernel {
   onOriginal?: (original: tf.KernelConfig | undefined) => void;
 }
 
-/** kernelName -> the config that was registered before ours (null: there was none). */
+/** kernelName -> the config that was registered before any of ours (null: there was none). */
 const originals = new Map<string, tf.KernelConfig | null>();
+/** Kernel functions installed by {@link installKernel} (several may stack on one name). */
+const installed = new Set<unknown>();
 
-function isOurs(k: TrainingKernel): boolean {
+/** True when `k`, or a kernel installed over it, is the registered wasm kernel of its name. */
+export function isInstalled(k: TrainingKernel): boolean {
   const cur = tf.getKernel(k.kernelName, 'wasm');
-  return cur !== undefined && cur.kernelFunc === (k.kernelFunc as unknown as tf.KernelFunc);
+  return installed.has(k.kernelFunc) && cur !== undefined && installed.has(cur.kernelFunc);
 }
 
 /**
- * Installs one training kernel on the wasm backend. Idempotent. A replaced original keeps its
- * `setupFunc` on our config, so the wasm backend still initialises it (we call into it).
- * Returns true when something was (re)registered.
+ * Installs one training kernel on the wasm backend. Idempotent: nothing happens when it (or a
+ * kernel installed over it) is registered. Kernels may stack: a later one receives the earlier
+ * one as its `onOriginal`. A replaced original keeps its `setupFunc` on our config, so the wasm
+ * backend still initialises it (we call into it). Returns true when something was (re)registered.
  */
 export function installKernel(k: TrainingKernel): boolean {
-  if (isOurs(k)) return false;
+  if (isInstalled(k)) return false;
   const existing = tf.getKernel(k.kernelName, 'wasm');
   if (existing && k.mode === 'missing') return false;
   k.onOriginal?.(existing);
   if (existing) tf.unregisterKernel(k.kernelName, 'wasm');
-  originals.set(k.kernelName, existing ?? null);
+  if (!originals.has(k.kernelName)) originals.set(k.kernelName, existing ?? null);
+  installed.add(k.kernelFunc);
   tf.registerKernel({
     kernelName: k.kernelName,
     backendName: 'wasm',
@@ -93,4 +98,5 @@ export function restoreOriginalKernels(): void {
     if (original) tf.registerKernel(original);
   }
   originals.clear();
+  installed.clear();
 }

@@ -4,6 +4,7 @@
  * passages D_f and the retained sources' training passages D_r, and returns a new model.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { adam } from '../../engine/adam.js';
 import { z } from 'zod';
 import { UnlearnError } from '../../errors.js';
 import { deriveSeed } from '../../engine/rng.js';
@@ -70,7 +71,8 @@ type Tensors = ReturnType<typeof batchTensors>;
 /**
  * The shared loop: clone θ_o, then for `steps` steps draw a forget batch (and a retain batch when
  * `useRetain`) and take an Adam step on `loss(model, forgetTensors, retainTensors, forgetBatch)`
- * (the host batch, with its texts, for methods that need them).
+ * (the host batch, with its texts, for methods that need them). `trainable` (default: every
+ * parameter) names the parameters the step updates; the others keep θ_o's values.
  */
 export function optimizeFrom(
   original: LanguageModel,
@@ -79,14 +81,16 @@ export function optimizeFrom(
   useRetain: boolean,
   loss: (m: LanguageModel, f: Tensors, r: Tensors | null, forgetBatch: LmBatch) => tf.Scalar,
   label: string,
+  trainable?: (name: string) => boolean,
 ): { model: LanguageModel; losses: number[] } {
   if (ctx.forget.length === 0) throw new UnlearnError('INVALID_PARAMS', 'the forget source has no training passages', 'pick a source the model was trained on');
   const T = original.config.contextLength;
   const fs = new BatchStream(ctx.forget, p.batchSize, deriveSeed(ctx.seed, `${label}/forget`), T);
   const rs = useRetain ? new BatchStream(ctx.retain, p.batchSize, deriveSeed(ctx.seed, `${label}/retain`), T) : null;
   const model = cloneModel(original);
-  const opt = tf.train.adam(p.learningRate);
-  const vars = variables(model);
+  const opt = adam(p.learningRate);
+  const vars = trainable ? [...model.params].filter(([n]) => trainable(n)).map(([, v]) => v) : variables(model);
+  if (vars.length === 0) throw new UnlearnError('INVALID_PARAMS', `${label}: no parameter is selected for update`, 'check the layers to update');
   const losses: number[] = [];
   try {
     for (let s = 0; s < p.steps; s++) {

@@ -4,6 +4,7 @@
  * handler (`unlearn forget` / `unlearn eval` on such a directory) is src/workflows/certifiedFormat.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { backendDescription } from '../../engine/backend.js';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -147,7 +148,7 @@ export async function trainCertifiedWorkflow(o: CertifiedTrainOptions): Promise<
       metrics: { RA: accuracyOf(tr), TA: accuracyOf(te), trainLoss: meanLoss(tr), testLoss: meanLoss(te), ...(model.kind === 'ridge' && { note: RIDGE_NOTE }) },
       features,
       certificate: model.kind === 'ridge' ? { guarantee: 'exact', residualBound: 0, retrained: false } : logregCertificate(model, 0, false),
-      backend: tf.getBackend(),
+      backend: backendDescription(),
       createdAt: new Date().toISOString(),
     },
     extractorFiles,

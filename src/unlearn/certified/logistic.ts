@@ -1,7 +1,7 @@
 /**
  * L2-regularised logistic regression trained with loss perturbation, for certified removal
  * (Guo, Goldstein, Hannun, van der Maaten, "Certified Data Removal from Machine Learning Models",
- * ICML 2020; DESIGN.md §6).
+ * ICML 2020; docs/methods.md).
  *
  * Objective of one binary model on the active rows A (n_A of them), labels t_i ∈ {−1, +1}:
  *

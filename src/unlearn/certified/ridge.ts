@@ -1,5 +1,5 @@
 /**
- * Ridge regression with exact removal (DESIGN.md §6).
+ * Ridge regression with exact removal (docs/methods.md).
  *
  * Model: w = argmin ½Σ_{i∈A}(x_iᵀw − y_i)² + (λ/2)‖w‖² = A⁻¹ Xᵀy with A = XᵀX + λI. λ is a
  * fixed total (not scaled by n), so removing row i changes A by the rank-one term −x_i x_iᵀ and

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -29,6 +29,11 @@ test('certified directory: train (ridge), forget through the format handler, loa
       await assert.rejects(forgetWorkflow({ modelDir: join(dir, 'v2'), selector: { ids: ['cps/1'] }, params, out: join(dir, 'v3') }), (e) => isUnlearnError(e, 'INVALID_PARAMS') && /takes no params/.test((e as Error).message));
     }
     await assert.rejects(forgetWorkflow({ modelDir: join(dir, 'v2'), selector: { ids: ['cps/1'] }, method: 'scrub', out: join(dir, 'v3') }), (e) => isUnlearnError(e, 'INVALID_ARGS'));
+    // Defect 9: a healthy model of another kind as --reference is named, not called corrupt.
+    const other = join(dir, 'plain');
+    await mkdir(other);
+    await writeFile(join(other, 'manifest.json'), JSON.stringify({ format: 'unlearn-model/1' }));
+    await assert.rejects(evalWorkflow({ modelDir: join(dir, 'v2'), referenceDir: other }), (e) => isUnlearnError(e, 'INVALID_ARGS') && /is a classifier network \(unlearn-model\/1\), not a certified convex model/.test((e as Error).message));
     // Defect 5: an edited certified manifest is refused.
     const mp = join(dir, 'v2', 'manifest.json');
     const text = await readFile(mp, 'utf8');

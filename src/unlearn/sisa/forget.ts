@@ -12,7 +12,7 @@
  * - an unaffected shard whose weights are missing or corrupt is rebuilt the same way from its last
  *   valid checkpoint (warning); an unaffected shard's corrupt checkpoint is dropped (warning).
  */
-import * as tf from '@tensorflow/tfjs-core';
+import { backendDescription } from '../../engine/backend.js';
 import { rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -195,7 +195,7 @@ export async function sisaForget<E = unknown>(dir: string, split: DataSplit, sel
     },
     timings: { wallSeconds: seconds },
     metrics: {},
-    backend: tf.getBackend(),
+    backend: backendDescription(),
     createdAt: new Date().toISOString(),
     notes,
   };

@@ -22,7 +22,7 @@ import { rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { hashIds, subset, type DataSplit, type Dataset } from '../../data/dataset.js';
-import type { BackendName } from '../../engine/backend.js';
+import { backendDescription, type BackendName } from '../../engine/backend.js';
 import { deriveSeed } from '../../engine/rng.js';
 import { WorkerPool } from '../../engine/workerPool.js';
 import { UnlearnError } from '../../errors.js';
@@ -313,7 +313,7 @@ export async function trainSisa(
     method: { id: 'sisa-train', guarantee: 'exact', params: { shards: S, slices: R, aggregate, unit, workers } },
     timings: { wallSeconds: seconds },
     metrics: {},
-    backend: tf.getBackend(),
+    backend: backendDescription(),
     createdAt: new Date().toISOString(),
     notes: [],
   };
