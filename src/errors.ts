@@ -1,7 +1,7 @@
 /**
  * The one error type of the project. Every failure a user can cause (bad input, missing data,
  * corrupt files) is an `UnlearnError` with a stable `code`; the CLI maps codes to exit codes
- * (see {@link EXIT_CODES}) and a future service maps them to HTTP statuses.
+ * (see {@link EXIT_CODES}) and the service maps them to HTTP statuses (src/service/problem.ts).
  */
 
 /** Stable error codes and the process exit code the CLI uses for each (documented in README). */
@@ -19,6 +19,13 @@ export const EXIT_CODES = {
   DUPLICATE_ID: 12,
   BACKEND_UNAVAILABLE: 13,
   IO_ERROR: 14,
+  UNAUTHORIZED: 15,
+  FORBIDDEN: 16,
+  NOT_FOUND: 17,
+  CONFLICT: 18,
+  RATE_LIMITED: 19,
+  PAYLOAD_TOO_LARGE: 20,
+  VERIFICATION_FAILED: 21,
 } as const;
 
 export type ErrorCode = keyof typeof EXIT_CODES;

@@ -21,6 +21,9 @@ import { listLmMethods } from '../lm/methods/index.js';
 import { addDataCommands } from './data.js';
 import { addModelCommands } from './model.js';
 import { addLmSeriesCommands } from './lmSeries.js';
+import { addServiceCommands } from './service.js';
+import { addEvidenceCommands } from './evidence.js';
+import { addCertifiedCommands } from './certified.js';
 import { pruneCheckpoints, sisaTrainWorkflow } from '../unlearn/sisa/index.js';
 import { trainCertifiedWorkflow } from '../unlearn/certified/index.js';
 
@@ -269,6 +272,9 @@ addLmCommands(program);
 addDataCommands(program);
 addModelCommands(program);
 addLmSeriesCommands(program);
+addServiceCommands(program);
+addEvidenceCommands(program);
+addCertifiedCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -85,7 +85,16 @@ async function declaredIds(split: DataSplit, trainedOn: string): Promise<string[
   } catch {
     throw new UnlearnError('INVALID_ARGS', `--trained-on ${trainedOn}: no such file`, "pass 'train' or a file of example ids, one per line");
   }
-  const listed: string[] = text.trimStart().startsWith('[') ? (JSON.parse(text) as unknown[]).map(String) : text.split(/\r?\n/).map((l) => l.trim());
+  let listed: string[];
+  if (text.trimStart().startsWith('[')) {
+    let arr: unknown;
+    try {
+      arr = JSON.parse(text);
+    } catch (e) {
+      throw new UnlearnError('INVALID_ARGS', `--trained-on ${trainedOn} starts like a JSON array but is not JSON (${(e as Error).message})`, 'write a JSON array of ids, or one id per line');
+    }
+    listed = (arr as unknown[]).map(String);
+  } else listed = text.split(/\r?\n/).map((l) => l.trim());
   const train = new Set(split.train.ids);
   const test = new Set(split.test.ids);
   const seen = new Set<string>();

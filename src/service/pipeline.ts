@@ -1,0 +1,352 @@
+/**
+ * The service's background work, as job handlers and a scheduler tick:
+ * - `plan` jobs (one per received request, queued in the intake transaction): plan, propose
+ *   terms, auto-accept where the policy allows; no data anywhere → completed with a certificate
+ *   carrying the lineage evidence.
+ * - the batching tick: per model, accepted plans wait until the policy's window has passed or
+ *   enough wait, then become one `unlearn` job.
+ * - `unlearn` jobs: run the library on the model's current version, verify, publish the new
+ *   version, supersede the old ones, complete the requests with certificates — all of the
+ *   publication in one transaction; a re-run after a crash reuses the content-addressed output.
+ * - weight deletion of superseded versions after the policy's grace period (logged).
+ */
+import { existsSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { WorkerPool } from '../engine/workerPool.js';
+import { ensureDir } from '../models/io.js';
+import type { Job, JobQueue } from '../jobs/queue.js';
+import type { JobContext } from '../jobs/runner.js';
+import type { Executor, PlanRow, RequestRow, VersionRow } from '../store/store.js';
+import { completeWithCertificate, flattenFigures, type ModelClaim } from './certify.js';
+import type { ServiceContext } from './context.js';
+import { checkAudits, describeGuarantee, ruleFor, type AuditFigure, type AuditName, type Guarantee, type Purpose } from './evidence/policy.js';
+import { transition, type Status } from './lifecycle.js';
+import { candidatesFor, forgetIdsOf, planRequest, requiredGuarantee, termsOf, type Candidate } from './planner.js';
+import { lineageIndex, versionRow, publishVersion, type AnyManifest } from './registry.js';
+import type { UnlearnTaskArgs, UnlearnTaskResult } from './unlearnTask.js';
+
+/** How an unlearning step is run: on a worker pool, or in this thread. */
+export type TaskRunner = (args: UnlearnTaskArgs) => Promise<UnlearnTaskResult>;
+
+/** A task runner over the engine's worker pool. */
+export function poolTaskRunner(pool: WorkerPool): TaskRunner {
+  return (args) => pool.run<UnlearnTaskResult>(import.meta.resolve('./unlearnTask.ts'), 'runUnlearn', args);
+}
+
+/** The statuses whose accepted terms wait for a batch. */
+const WAITING: Status[] = ['accepted', 'auto-accepted', 'extended', 'failed', 'escalated'];
+
+// ---------------------------------------------------------------- planning
+
+/** `plan` job: plan a request (or re-plan it after a model registration added a version). */
+export async function handlePlan(ctx: ServiceContext, job: Job): Promise<void> {
+  const { requestId } = job.payload as { requestId: string };
+  await ctx.store.tx(async (t) => {
+    const r = (await ctx.store.request(requestId, t))!;
+    const plan = await planRequest(ctx, r, t);
+    const now = ctx.now();
+    if (r.status !== 'received') {
+      // Re-plan: add plans for models the request does not cover yet.
+      const have = new Set((await ctx.store.plansOf(r.id, t)).filter((p) => p.status !== 'done').map((p) => p.version_id));
+      const fresh = plan.plans.filter((p) => !have.has(p.version.id));
+      if (!fresh.length || ['completed', 'rejected', 'refused'].includes(r.status)) return;
+      const { rows } = termsOf(ctx, r, plan.required, fresh, now);
+      await ctx.store.insertPlans(rows, t);
+      await ctx.ledger.append(t, { type: 'plan.added', requestId: r.id, data: { models: fresh.map((p) => p.modelId), versions: fresh.map((p) => p.version.id), reason: 'a version holding the request\'s data was registered after planning' } }, now);
+      return;
+    }
+    if (!plan.plans.length) {
+      await completeWithCertificate(ctx, t, r, [], { outcome: 'no-data', evidence: { modelsChecked: plan.checked.models, versionsChecked: plan.checked.lineage, note: 'no registered model version lists this subject or these ids in its training lineage' } });
+      return;
+    }
+    const { rows, terms } = termsOf(ctx, r, plan.required, plan.plans, now);
+    await ctx.store.insertPlans(rows, t);
+    const planned = await transition(t, ctx.ledger, r, 'planned', { actor: 'service', patch: { terms: JSON.stringify(terms) }, facts: { models: plan.plans.map((p) => ({ model: p.modelId, version: p.version.id, method: p.chosen.method, estimateSeconds: p.chosen.estimateSeconds })) }, now });
+    if (ruleFor(ctx.policy, r.purpose as Purpose).autoAccept) {
+      await transition(t, ctx.ledger, planned.row, 'auto-accepted', { actor: 'service', reason: 'the policy accepts these terms for this purpose', patch: { terms: JSON.stringify({ ...terms, acceptedAt: new Date(now).toISOString(), acceptedBy: 'policy' }) }, now });
+    }
+  });
+}
+
+// ---------------------------------------------------------------- batching
+
+/**
+ * One batching tick: for each model with waiting plans, when the oldest has waited the shortest
+ * window of its requests' purposes, or as many wait as the smallest `maxWaiting`, queue one
+ * `unlearn` job with all of them and mark their requests scheduled. Returns the jobs queued.
+ */
+export async function scheduleBatches(ctx: ServiceContext, queue: JobQueue): Promise<string[]> {
+  const pending = await ctx.store.plansInStatus('pending');
+  if (!pending.length) return [];
+  const requests = new Map<string, RequestRow>();
+  for (const r of await ctx.store.requestsInStatus(WAITING)) requests.set(r.id, r);
+  const byModel = new Map<string, PlanRow[]>();
+  for (const p of pending) {
+    const r = requests.get(p.request_id);
+    if (!r || !(JSON.parse(r.terms ?? '{}') as { acceptedAt?: string }).acceptedAt) continue;
+    byModel.set(p.model_id, [...(byModel.get(p.model_id) ?? []), p]);
+  }
+  const now = ctx.now();
+  const jobs: string[] = [];
+  for (const [modelId, plans] of byModel) {
+    const rules = plans.map((p) => ruleFor(ctx.policy, requests.get(p.request_id)!.purpose as Purpose));
+    const window = Math.min(...rules.map((r) => r.batching.windowHours)) * 3_600_000;
+    const enough = plans.length >= Math.min(...rules.map((r) => r.batching.maxWaiting));
+    const oldest = Math.min(...plans.map((p) => requests.get(p.request_id)!.updated_at));
+    const urgent = plans.some((p) => requests.get(p.request_id)!.deadline_at - now < 2 * 86_400_000);
+    if (!(enough || urgent || now - oldest >= window)) continue;
+    const id = await ctx.store.tx(async (t) => {
+      const jobId = await queue.enqueue({ kind: 'unlearn', dedupeKey: `unlearn:${plans.map((p) => `${p.id}/${p.method}`).sort().join(',')}`, payload: { modelId, planIds: plans.map((p) => p.id) }, maxAttempts: 10 }, t);
+      await ctx.store.updatePlans(plans.map((p) => p.id), { status: 'scheduled', job_id: jobId }, t);
+      for (const rid of new Set(plans.map((p) => p.request_id))) {
+        const r = (await ctx.store.request(rid, t))!;
+        if (r.status !== 'scheduled') await transition(t, ctx.ledger, r, 'scheduled', { actor: 'service', facts: { job: jobId, model: modelId, batch: plans.length }, now });
+      }
+      await ctx.ledger.append(t, { type: 'job.queued', data: { job: jobId, model: modelId, plans: plans.length, requests: new Set(plans.map((p) => p.request_id)).size } }, now);
+      return jobId;
+    });
+    jobs.push(id);
+  }
+  return jobs;
+}
+
+// ---------------------------------------------------------------- unlearning
+
+/** Move every request of `ids` that is in one of `from` to `to` (each in its own small transaction). */
+async function moveRequests(ctx: ServiceContext, ids: string[], from: Status[], to: Status, facts: Record<string, unknown>): Promise<void> {
+  for (const id of ids) {
+    await ctx.store.tx(async (t) => {
+      const r = (await ctx.store.request(id, t))!;
+      if (from.includes(r.status as Status)) await transition(t, ctx.ledger, r, to, { actor: 'service', facts });
+    });
+  }
+}
+
+/** A deterministic 31-bit seed from a string (the same job re-run gets the same seed, hence the same bytes). */
+function seedOf(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return (h >>> 0) % 2147483647;
+}
+
+/**
+ * Verify an unlearned version before publishing. Every path: the new lineage excludes every
+ * requested id. Certified: the recorded bound is within the budget. Approximate: the policy's
+ * audits (forget accuracy against the held-out accuracy, MIA AUC against chance; see README).
+ */
+export function verifyOutput(required: Guarantee, cand: Candidate, forgetIds: string[], res: UnlearnTaskResult): { ok: boolean; figures: Record<string, unknown>; failures: string[] } {
+  const m = res.manifest;
+  const failures: string[] = [];
+  const left = new Set(m.lineage.trainIds as string[]);
+  const still = forgetIds.filter((id) => left.has(id));
+  if (still.length) failures.push(`the new lineage still lists ${still.length} requested id(s)`);
+  const figures: Record<string, unknown> = { lineageExcludes: forgetIds.length, trainIdsSha256: m.lineage.trainIdsSha256 };
+  if (m.format === 'unlearn-sisa/1') {
+    const shards = (m.shards as { index: number; hash: string | null; origin: { kind: string; fromSlice?: number } }[]).filter((s) => s.origin.kind === 'trained');
+    figures.shardsRetrained = shards.map((s) => ({ shard: s.index, fromSlice: s.origin.fromSlice, hash: s.hash }));
+    figures.shards = m.sisa.shards;
+    figures.slices = m.sisa.slices;
+  }
+  if (m.format === 'unlearn-certified/1') {
+    const c = m.certificate as { guarantee: string; epsilon?: number; delta?: number; residualBound: number; budget?: { total: number; used: number; left: number }; retrained: boolean };
+    Object.assign(figures, { epsilon: c.epsilon, delta: c.delta, residualBound: c.residualBound, budget: c.budget, retrained: c.retrained });
+    if (!c.retrained && c.budget && c.budget.used > c.budget.total) failures.push(`bound ${c.residualBound} exceeds the budget`);
+    if (required.kind === 'certified' && !c.retrained && (c.epsilon === undefined || c.epsilon > required.epsilon)) failures.push(`ε ${c.epsilon} exceeds the policy's ${required.epsilon}`);
+  }
+  if (cand.path === 'approximate' && required.kind === 'approximate') {
+    const e = res.evaluation;
+    const measured: Partial<Record<AuditName, AuditFigure>> = {
+      forgetAccuracy: { value: e.FA, reference: e.TA, n: e.forgetN },
+      miaAuc: { value: e.miaAuc, reference: 0.5, n: e.miaN },
+    };
+    const audit = checkAudits(required.audits, measured);
+    figures.audits = { measured, reference: 'held-out proxies: test accuracy for forget accuracy, 0.5 (chance) for MIA AUC', margins: required.audits };
+    failures.push(...audit.failures);
+  }
+  figures.metrics = res.evaluation;
+  return { ok: failures.length === 0, figures: finite(figures) as Record<string, unknown>, failures };
+}
+
+/** `v` with every non-finite number (e.g. an AUC over a single example) replaced by null, so it is JSON. */
+function finite(v: unknown): unknown {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (Array.isArray(v)) return v.map(finite);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, finite(x)]));
+  return v;
+}
+
+/** Dependencies of {@link handleUnlearn}. */
+export interface UnlearnDeps {
+  runTask: TaskRunner;
+  /** Test hook: called at named points (the crash harness kills the process there). */
+  probe?: (point: string) => void;
+}
+
+/**
+ * `unlearn` job: one model, a batch of plans. A run that throws is retried by the runner; on its
+ * last attempt the failure escalates the batch to the next stronger path instead.
+ */
+export async function handleUnlearn(ctx: ServiceContext, deps: UnlearnDeps, job: Job, jc: JobContext): Promise<void> {
+  const { planIds } = job.payload as { planIds: string[] };
+  const plans = (await ctx.store.plansOfJob(job.id)).filter((p) => planIds.includes(p.id));
+  if (!plans.length || plans.every((p) => p.status === 'done')) return;
+  const requestIds = [...new Set(plans.map((p) => p.request_id))];
+  try {
+    await unlearnBatch(ctx, deps, job, jc, plans, requestIds);
+  } catch (e) {
+    if (job.attempt < job.maxAttempts || jc.signal.aborted) throw e;
+    const cand = (JSON.parse(plans[0].alternatives) as Candidate[]).find((c) => c.method === plans[0].method)!;
+    await escalate(ctx, jc, job, plans, requestIds, cand, [`failed ${job.attempt} times: ${(e as Error).message}`]);
+  }
+}
+
+async function unlearnBatch(ctx: ServiceContext, deps: UnlearnDeps, job: Job, jc: JobContext, plans: PlanRow[], requestIds: string[]): Promise<void> {
+  const { modelId } = job.payload as { modelId: string };
+  await moveRequests(ctx, requestIds, ['scheduled', 'verifying'], 'running', { job: job.id, attempt: job.attempt });
+  deps.probe?.('running');
+  const model = (await ctx.store.model(modelId))!;
+  const current = (await ctx.store.version(model.current_version!))!;
+  const requests = await Promise.all(requestIds.map(async (id) => (await ctx.store.request(id))!));
+  const forget = new Set<string>();
+  for (const r of requests) for (const id of await forgetIdsOf(ctx, r, current)) forget.add(id);
+  const forgetIds = [...forget].sort();
+  // The strongest requirement of the batch decides; the method is the plans' (escalated plans carry their new one).
+  const required = requests.map((r) => requiredGuarantee(ctx, r.purpose as Purpose, r.requested_guarantee)).sort((a, b) => rank(b) - rank(a))[0];
+  const alternatives = JSON.parse(plans[0].alternatives) as Candidate[];
+  const fresh = await candidatesFor(ctx, current, forgetIds, required, ctx.store.db, excludedOf(plans));
+  const cand = fresh.find((c) => c.method === plans[0].method) ?? fresh.find((c) => c.chosen) ?? alternatives.find((c) => c.chosen)!;
+  if (!forgetIds.length) {
+    // Nothing of these requests is left in the current version (an earlier batch removed it).
+    await publish(ctx, jc, job, plans, current, null, { figures: { lineageExcludes: 0, note: 'the current version already excludes the data' } }, cand, 0, [], deps.probe);
+    return;
+  }
+  const staging = join(ctx.dataRoot, 'staging', `${job.id}-${job.attempt}`);
+  await ensureDir(join(ctx.dataRoot, 'staging'));
+  await rm(staging, { recursive: true, force: true });
+  const res = await deps.runTask({ modelDir: current.dir, ids: forgetIds, method: current.format === 'unlearn-model/1' ? cand.method : undefined, params: cand.params, seed: seedOf(job.id), out: staging });
+  deps.probe?.('trained');
+  if (jc.signal.aborted) throw new Error('lease lost');
+  await moveRequests(ctx, requestIds, ['running'], 'verifying', { job: job.id });
+  const verdict = verifyOutput(required, cand, forgetIds, res);
+  if (!verdict.ok) {
+    await rm(staging, { recursive: true, force: true });
+    await escalate(ctx, jc, job, plans, requestIds, cand, verdict.failures);
+    return;
+  }
+  deps.probe?.('verified');
+  const final = join(ctx.dataRoot, 'models', modelId, res.manifest.modelHash);
+  await ensureDir(join(ctx.dataRoot, 'models', modelId));
+  if (existsSync(final)) await rm(staging, { recursive: true, force: true });
+  else await rename(staging, final);
+  deps.probe?.('renamed');
+  await publish(ctx, jc, job, plans, current, { dir: final, manifest: res.manifest as AnyManifest }, verdict, cand, res.seconds, res.notes, deps.probe);
+}
+
+const rank = (g: Guarantee) => ({ approximate: 0, certified: 1, exact: 2 })[g.kind];
+const excludedOf = (plans: PlanRow[]) => [...new Set(plans.flatMap((p) => (JSON.parse(p.alternatives) as (Candidate & { failed?: boolean })[]).filter((c) => c.failed).map((c) => c.path)))];
+
+/** A failed verification: mark the path failed and re-plan the batch on the next stronger path. */
+async function escalate(ctx: ServiceContext, jc: JobContext, job: Job, plans: PlanRow[], requestIds: string[], cand: Candidate, failures: string[]): Promise<void> {
+  await ctx.store.tx(async (t) => {
+    for (const p of plans) {
+      const alts = (JSON.parse(p.alternatives) as (Candidate & { failed?: boolean })[]).map((c) => (c.path === cand.path ? { ...c, failed: true, why: `${c.why}; verification failed: ${failures.join('; ')}` } : c));
+      const next = alts.filter((c) => c.meets && !c.failed).sort((a, b) => rank(b.guarantee) - rank(a.guarantee) || a.estimateSeconds - b.estimateSeconds)[0];
+      await ctx.store.updatePlans([p.id], { alternatives: JSON.stringify(alts), method: next?.method ?? p.method, guarantee: next?.guarantee.kind ?? p.guarantee, estimate_seconds: next?.estimateSeconds ?? p.estimate_seconds, status: next ? 'pending' : 'failed', job_id: null }, t);
+    }
+    for (const id of requestIds) {
+      let r = (await ctx.store.request(id, t))!;
+      r = (await transition(t, ctx.ledger, r, 'failed', { actor: 'service', reason: `verification failed: ${failures.join('; ')}`, facts: { job: job.id, path: cand.path } })).row;
+      const any = (await ctx.store.plansOf(id, t)).some((p) => p.status === 'pending');
+      if (any) await transition(t, ctx.ledger, r, 'escalated', { actor: 'service', reason: `escalated from ${cand.path} to a stronger path` });
+      else await transition(t, ctx.ledger, r, 'refused', { actor: 'service', reason: 'no path left that meets the guarantee' });
+    }
+    await jc.complete(t, { escalated: cand.path });
+  });
+}
+
+/** Publish (one transaction): the new version, current pointer, superseded versions, plans done, job done, requests completed with certificates. */
+async function publish(ctx: ServiceContext, jc: JobContext, job: Job, plans: PlanRow[], input: VersionRow, out: { dir: string; manifest: AnyManifest } | null, verdict: { figures: Record<string, unknown> }, cand: Candidate, seconds: number, notes: string[], probe?: (point: string) => void): Promise<void> {
+  const lineage = out ? await lineageIndex(ctx, out.manifest) : [];
+  const now = ctx.now();
+  await ctx.store.tx(async (t) => {
+    let outputId = input.id;
+    const superseded: string[] = [];
+    if (out) {
+      const row = versionRow(input.model_id, out.dir, out.manifest, now);
+      outputId = row.id;
+      await publishVersion(ctx, t, row, lineage, { job: job.id, path: cand.path, notes });
+      probe?.('publishing');
+      // Every version of this model holding the requests' data, and their descendants, is superseded.
+      for (const v of await affectedVersionsOf(ctx, t, input.model_id, plans)) {
+        if (v.id === outputId) continue;
+        await ctx.store.supersede(v.id, outputId, now, t);
+        superseded.push(v.id);
+      }
+      if (superseded.length) await ctx.ledger.append(t, { type: 'model.superseded', data: { model: input.model_id, versions: superseded, by: outputId } }, now);
+    }
+    const perPlan = plans.length ? seconds / plans.length : 0;
+    await ctx.store.updatePlans(plans.map((p) => p.id), { status: 'done', output_version: outputId, actual_seconds: seconds }, t);
+    await ctx.ledger.append(t, { type: 'job.completed', data: { job: job.id, model: input.model_id, path: cand.path, method: cand.method, estimateSeconds: cand.estimateSeconds, actualSeconds: seconds, perPlanSeconds: perPlan, output: outputId } }, now);
+    await jc.complete(t, { output: outputId });
+    for (const rid of new Set(plans.map((p) => p.request_id))) {
+      const r = (await ctx.store.request(rid, t))!;
+      const all = await ctx.store.plansOf(rid, t);
+      if (r.status !== 'verifying' && r.status !== 'running') continue;
+      if (!all.every((p) => p.status === 'done')) continue;
+      const claims: ModelClaim[] = [];
+      for (const p of all) {
+        const o = p.output_version ? await ctx.store.version(p.output_version, t) : undefined;
+        const alts = JSON.parse(p.alternatives) as Candidate[];
+        const used = p.job_id === job.id ? cand : alts.find((c) => c.method === p.method) ?? alts[0];
+        claims.push({
+          modelId: p.model_id,
+          inputHash: p.version_id,
+          outputHash: p.output_version!,
+          method: o?.method ?? p.method,
+          path: used.path,
+          guarantee: used.guarantee,
+          statement: describeGuarantee(used.guarantee),
+          figures: flattenFigures(p.job_id === job.id ? verdict.figures : { recordedIn: `job ${p.job_id}` }),
+          examplesRemoved: (await forgetIdsOf(ctx, r, (await ctx.store.version(p.version_id, t))!)).length,
+          supersededVersions: p.job_id === job.id ? superseded : [],
+        });
+      }
+      if (r.status === 'running') await transition(t, ctx.ledger, r, 'verifying', { actor: 'service', facts: { job: job.id } }).then((x) => completeWithCertificate(ctx, t, x.row, claims));
+      else await completeWithCertificate(ctx, t, r, claims);
+    }
+  });
+}
+
+/** Versions of `modelId` (not superseded) holding any request's data, plus their descendants. */
+async function affectedVersionsOf(ctx: ServiceContext, ex: Executor, modelId: string, plans: PlanRow[]): Promise<VersionRow[]> {
+  const ids = new Set(plans.map((p) => p.version_id));
+  for (const rid of new Set(plans.map((p) => p.request_id))) {
+    const r = (await ctx.store.request(rid, ex))!;
+    if (r.subject) for (const v of await ctx.store.versionsWithSubject(r.subject, ex)) if (v.model_id === modelId) ids.add(v.id);
+  }
+  const all = await ctx.store.versionsOf(modelId, ex);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const v of all) if (v.parent && ids.has(v.parent) && !ids.has(v.id) && v.superseded_by === null) ids.add(v.id), (grew = true);
+  }
+  return all.filter((v) => ids.has(v.id) && v.superseded_by === null);
+}
+
+// ---------------------------------------------------------------- weight deletion
+
+/** Delete weight files of versions superseded longer ago than the policy's grace period (each deletion logged). */
+export async function deleteSupersededWeights(ctx: ServiceContext): Promise<string[]> {
+  const days = ctx.policy.deleteSupersededAfterDays;
+  if (days === undefined) return [];
+  const done: string[] = [];
+  for (const v of await ctx.store.supersededBefore(ctx.now() - days * 86_400_000)) {
+    await rm(v.dir, { recursive: true, force: true });
+    await ctx.store.tx(async (t) => {
+      await ctx.store.markWeightsDeleted(v.id, ctx.now(), t);
+      await ctx.ledger.append(t, { type: 'model.weights-deleted', data: { model: v.model_id, version: v.id, supersededBy: v.superseded_by, graceDays: days } });
+    });
+    done.push(v.id);
+  }
+  return done;
+}

@@ -1,0 +1,366 @@
+/**
+ * The service's store: every read and write of the deletion-request service, written once with
+ * Kysely so the same code runs on SQLite and PostgreSQL. Methods take an optional executor so
+ * callers can compose several in one transaction ({@link Store.tx}).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Kysely, Selectable, Transaction, Insertable } from 'kysely';
+import { openDb, type Dialect, type OpenDbOptions } from './db.js';
+import type {
+  Database,
+  DeletionRequestsTable,
+  IdempotencyKeysTable,
+  JobsTable,
+  LogEntriesTable,
+  ModelVersionsTable,
+  ModelsTable,
+  PlansTable,
+  TokensTable,
+  TreeHeadsTable,
+} from './schema.js';
+
+export type Executor = Kysely<Database> | Transaction<Database>;
+export type ModelRow = Selectable<ModelsTable>;
+export type VersionRow = Selectable<ModelVersionsTable>;
+export type RequestRow = Selectable<DeletionRequestsTable>;
+export type PlanRow = Selectable<PlansTable>;
+export type JobRow = Selectable<JobsTable>;
+export type TokenRow = Selectable<TokensTable>;
+export type TreeHeadRow = Selectable<TreeHeadsTable>;
+export type LogEntryRow = Selectable<LogEntriesTable>;
+export type IdempotencyRow = Selectable<IdempotencyKeysTable>;
+
+/** A fresh id: `prefix_` + 128 random bits in hex. */
+export function newId(prefix: string): string {
+  return `${prefix}_${randomBytes(16).toString('hex')}`;
+}
+
+/** Filters of {@link Store.listRequests}; `cursor` is the last id of the previous page. */
+export interface RequestFilter {
+  tokenId?: string;
+  status?: string;
+  purpose?: string;
+  subject?: string;
+  cursor?: { receivedAt: number; id: string };
+  limit: number;
+}
+
+/** Job claim outcome: the job row as leased to `owner`. */
+export type ClaimedJob = JobRow & { lease_owner: string };
+
+/**
+ * The store. Open with {@link Store.open}; close with {@link Store.close}. Every write that must be
+ * durable before an acknowledgement is a committed transaction when the method returns.
+ */
+export class Store {
+  private constructor(
+    readonly db: Kysely<Database>,
+    readonly dialect: Dialect,
+    private readonly closeFn: () => Promise<void>,
+  ) {}
+
+  /** Open (and migrate) a store. @throws UnlearnError IO_ERROR */
+  static async open(o: OpenDbOptions): Promise<Store> {
+    const d = await openDb(o);
+    return new Store(d.db, d.dialect, d.close);
+  }
+
+  close(): Promise<void> {
+    return this.closeFn();
+  }
+
+  /** Run `fn` in one transaction (committed when it resolves, rolled back when it throws). */
+  tx<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(fn);
+  }
+
+  /** A trivial query: true when the database answers. */
+  async ping(): Promise<boolean> {
+    await this.db.selectFrom('log_state').select('size').executeTakeFirst();
+    return true;
+  }
+
+  // ---- tokens ----
+
+  async insertToken(t: Insertable<TokensTable>, ex: Executor = this.db): Promise<void> {
+    await ex.insertInto('tokens').values(t).execute();
+  }
+  tokenByHash(hash: string, ex: Executor = this.db): Promise<TokenRow | undefined> {
+    return ex.selectFrom('tokens').selectAll().where('hash', '=', hash).executeTakeFirst();
+  }
+  tokenById(id: string, ex: Executor = this.db): Promise<TokenRow | undefined> {
+    return ex.selectFrom('tokens').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+  /** Revoke a token; false when it does not exist or was already revoked. */
+  async revokeToken(id: string, at: number, ex: Executor = this.db): Promise<boolean> {
+    const r = await ex.updateTable('tokens').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  // ---- models and versions ----
+
+  /** Insert a model if absent (registration is idempotent by id). */
+  async ensureModel(m: Insertable<ModelsTable>, ex: Executor = this.db): Promise<void> {
+    await ex.insertInto('models').values(m).onConflict((oc) => oc.column('id').doNothing()).execute();
+  }
+  model(id: string, ex: Executor = this.db): Promise<ModelRow | undefined> {
+    return ex.selectFrom('models').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+  listModels(ex: Executor = this.db): Promise<ModelRow[]> {
+    return ex.selectFrom('models').selectAll().orderBy('id').execute();
+  }
+  /**
+   * Insert a version and its lineage rows unless the version (content-addressed by modelHash) is
+   * already there; returns true when it was inserted. Run inside a transaction with the lineage.
+   */
+  async insertVersion(v: Insertable<ModelVersionsTable>, lineage: { subject: string; examples: number }[], ex: Executor): Promise<boolean> {
+    const r = await ex.insertInto('model_versions').values(v).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst();
+    if (Number(r.numInsertedOrUpdatedRows ?? 0) === 0) return false;
+    // Chunked so a version with many subjects stays under PostgreSQL's 65,535 bind parameters.
+    for (let i = 0; i < lineage.length; i += 1000) {
+      await ex.insertInto('lineage').values(lineage.slice(i, i + 1000).map((l) => ({ ...l, version_id: v.id as string }))).execute();
+    }
+    return true;
+  }
+  async setCurrentVersion(modelId: string, versionId: string, ex: Executor = this.db): Promise<void> {
+    await ex.updateTable('models').set({ current_version: versionId }).where('id', '=', modelId).execute();
+  }
+  version(id: string, ex: Executor = this.db): Promise<VersionRow | undefined> {
+    return ex.selectFrom('model_versions').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+  versionsOf(modelId: string, ex: Executor = this.db): Promise<VersionRow[]> {
+    return ex.selectFrom('model_versions').selectAll().where('model_id', '=', modelId).orderBy('created_at').orderBy('id').execute();
+  }
+  childrenOf(versionId: string, ex: Executor = this.db): Promise<VersionRow[]> {
+    return ex.selectFrom('model_versions').selectAll().where('parent', '=', versionId).orderBy('id').execute();
+  }
+  /** Versions (not superseded) whose lineage holds `subject`, with its example count. */
+  versionsWithSubject(subject: string, ex: Executor = this.db): Promise<(VersionRow & { examples: number })[]> {
+    return ex
+      .selectFrom('lineage')
+      .innerJoin('model_versions', 'model_versions.id', 'lineage.version_id')
+      .selectAll('model_versions')
+      .select('lineage.examples')
+      .where('lineage.subject', '=', subject)
+      .where('model_versions.superseded_by', 'is', null)
+      .orderBy('model_versions.model_id')
+      .orderBy('model_versions.id')
+      .execute();
+  }
+  /** Every version (superseded or not) holding `subject`: the lineage evidence of a request. */
+  allVersionsWithSubject(subject: string, ex: Executor = this.db): Promise<{ version_id: string; model_id: string; examples: number; superseded_by: string | null }[]> {
+    return ex
+      .selectFrom('lineage')
+      .innerJoin('model_versions', 'model_versions.id', 'lineage.version_id')
+      .select(['lineage.version_id', 'model_versions.model_id', 'lineage.examples', 'model_versions.superseded_by'])
+      .where('lineage.subject', '=', subject)
+      .orderBy('lineage.version_id')
+      .execute();
+  }
+  /** Mark a version superseded by another (first writer wins; a re-run is harmless). */
+  async supersede(versionId: string, by: string, at: number, ex: Executor = this.db): Promise<void> {
+    await ex.updateTable('model_versions').set({ superseded_by: by, superseded_at: at }).where('id', '=', versionId).where('superseded_by', 'is', null).execute();
+  }
+  async markWeightsDeleted(versionId: string, at: number, ex: Executor = this.db): Promise<void> {
+    await ex.updateTable('model_versions').set({ weights_deleted_at: at }).where('id', '=', versionId).execute();
+  }
+  /** Superseded versions whose weights are still on disk and were superseded before `before`. */
+  supersededBefore(before: number, ex: Executor = this.db): Promise<VersionRow[]> {
+    return ex.selectFrom('model_versions').selectAll().where('superseded_at', '<', before).where('weights_deleted_at', 'is', null).execute();
+  }
+
+  // ---- deletion requests ----
+
+  async insertRequest(r: Insertable<DeletionRequestsTable>, ex: Executor = this.db): Promise<void> {
+    await ex.insertInto('deletion_requests').values(r).execute();
+  }
+  request(id: string, ex: Executor = this.db): Promise<RequestRow | undefined> {
+    return ex.selectFrom('deletion_requests').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+  /** Requests ordered by (received_at, id), after the cursor, at most `limit`. */
+  listRequests(f: RequestFilter, ex: Executor = this.db): Promise<RequestRow[]> {
+    let q = ex.selectFrom('deletion_requests').selectAll();
+    if (f.tokenId) q = q.where('token_id', '=', f.tokenId);
+    if (f.status) q = q.where('status', '=', f.status);
+    if (f.purpose) q = q.where('purpose', '=', f.purpose);
+    if (f.subject) q = q.where('subject', '=', f.subject);
+    if (f.cursor) {
+      const c = f.cursor;
+      q = q.where((eb) => eb.or([eb('received_at', '>', c.receivedAt), eb.and([eb('received_at', '=', c.receivedAt), eb('id', '>', c.id)])]));
+    }
+    return q.orderBy('received_at').orderBy('id').limit(f.limit).execute();
+  }
+  requestsInStatus(statuses: string[], ex: Executor = this.db): Promise<RequestRow[]> {
+    return ex.selectFrom('deletion_requests').selectAll().where('status', 'in', statuses).orderBy('received_at').orderBy('id').execute();
+  }
+  /**
+   * Update a request if its revision is still `revision` (optimistic concurrency): returns false
+   * when another writer got there first.
+   */
+  async updateRequest(id: string, revision: number, patch: Partial<Omit<DeletionRequestsTable, 'id' | 'revision'>>, ex: Executor = this.db): Promise<boolean> {
+    const r = await ex
+      .updateTable('deletion_requests')
+      .set({ ...patch, revision: revision + 1 })
+      .where('id', '=', id)
+      .where('revision', '=', revision)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  idempotency(tokenId: string, key: string, ex: Executor = this.db): Promise<IdempotencyRow | undefined> {
+    return ex.selectFrom('idempotency_keys').selectAll().where('token_id', '=', tokenId).where('key', '=', key).executeTakeFirst();
+  }
+  async insertIdempotency(r: Insertable<IdempotencyKeysTable>, ex: Executor = this.db): Promise<void> {
+    await ex.insertInto('idempotency_keys').values(r).execute();
+  }
+
+  // ---- plans ----
+
+  async insertPlans(rows: Insertable<PlansTable>[], ex: Executor = this.db): Promise<void> {
+    if (rows.length) await ex.insertInto('plans').values(rows).execute();
+  }
+  plansOf(requestId: string, ex: Executor = this.db): Promise<PlanRow[]> {
+    return ex.selectFrom('plans').selectAll().where('request_id', '=', requestId).orderBy('model_id').orderBy('id').execute();
+  }
+  plansInStatus(status: string, ex: Executor = this.db): Promise<PlanRow[]> {
+    return ex.selectFrom('plans').selectAll().where('status', '=', status).orderBy('created_at').orderBy('id').execute();
+  }
+  plansOfJob(jobId: string, ex: Executor = this.db): Promise<PlanRow[]> {
+    return ex.selectFrom('plans').selectAll().where('job_id', '=', jobId).orderBy('id').execute();
+  }
+  async updatePlans(ids: string[], patch: Partial<Omit<PlansTable, 'id'>>, ex: Executor = this.db): Promise<void> {
+    if (ids.length) await ex.updateTable('plans').set(patch).where('id', 'in', ids).execute();
+  }
+
+  // ---- jobs (the durable half of src/jobs) ----
+
+  /** Insert a job unless one with its dedupe key exists; returns the job id either way. */
+  async enqueueJob(j: { kind: string; dedupeKey: string; payload: unknown; maxAttempts: number; runAfter?: number }, now: number, ex: Executor = this.db): Promise<string> {
+    const id = newId('job');
+    await ex
+      .insertInto('jobs')
+      .values({ id, kind: j.kind, dedupe_key: j.dedupeKey, payload: JSON.stringify(j.payload), status: 'queued', attempts: 0, max_attempts: j.maxAttempts, lease_owner: null, lease_expires_at: null, heartbeat_at: null, run_after: j.runAfter ?? now, result: null, error: null, created_at: now, updated_at: now })
+      .onConflict((oc) => oc.column('dedupe_key').doNothing())
+      .execute();
+    const row = await ex.selectFrom('jobs').select('id').where('dedupe_key', '=', j.dedupeKey).executeTakeFirstOrThrow();
+    return row.id;
+  }
+  job(id: string, ex: Executor = this.db): Promise<JobRow | undefined> {
+    return ex.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+  listJobs(ex: Executor = this.db): Promise<JobRow[]> {
+    return ex.selectFrom('jobs').selectAll().orderBy('created_at').orderBy('id').execute();
+  }
+  /**
+   * Lease the oldest runnable job (queued and due, or running with an expired lease: its worker
+   * died) to `owner` for `leaseMs`. A conditional update makes two claimers race safely: only
+   * one sees its update applied.
+   */
+  async claimJob(owner: string, leaseMs: number, now: number, kinds?: string[]): Promise<ClaimedJob | undefined> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      let q = this.db
+        .selectFrom('jobs')
+        .selectAll()
+        .where((eb) => eb.or([eb.and([eb('status', '=', 'queued'), eb('run_after', '<=', now)]), eb.and([eb('status', '=', 'running'), eb('lease_expires_at', '<', now)])]));
+      if (kinds?.length) q = q.where('kind', 'in', kinds);
+      const cand = await q.orderBy('run_after').orderBy('id').limit(1).executeTakeFirst();
+      if (!cand) return undefined;
+      const r = await this.db
+        .updateTable('jobs')
+        .set({ status: 'running', lease_owner: owner, lease_expires_at: now + leaseMs, heartbeat_at: now, attempts: cand.attempts + 1, updated_at: now })
+        .where('id', '=', cand.id)
+        .where('attempts', '=', cand.attempts)
+        .where('status', '=', cand.status)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 1) return { ...cand, status: 'running', lease_owner: owner, lease_expires_at: now + leaseMs, heartbeat_at: now, attempts: cand.attempts + 1, updated_at: now };
+    }
+    return undefined;
+  }
+  /** Extend the lease; false when `owner` no longer holds it (it expired and another worker took it). */
+  async heartbeatJob(id: string, owner: string, leaseMs: number, now: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('jobs')
+      .set({ lease_expires_at: now + leaseMs, heartbeat_at: now, updated_at: now })
+      .where('id', '=', id)
+      .where('lease_owner', '=', owner)
+      .where('status', '=', 'running')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+  /** Mark done with its result, if `owner` still holds the lease. */
+  async completeJob(id: string, owner: string, result: unknown, now: number, ex: Executor = this.db): Promise<boolean> {
+    const r = await ex
+      .updateTable('jobs')
+      .set({ status: 'done', result: JSON.stringify(result ?? null), lease_owner: null, lease_expires_at: null, updated_at: now })
+      .where('id', '=', id)
+      .where('lease_owner', '=', owner)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+  /** Record a failure: back to queued after `retryMs`, or `failed` once attempts reach max_attempts. Returns the new status. */
+  async failJob(id: string, owner: string, error: string, retryMs: number, now: number): Promise<'queued' | 'failed' | 'lost'> {
+    const j = await this.job(id);
+    if (!j || j.lease_owner !== owner) return 'lost';
+    const status = j.attempts >= j.max_attempts ? 'failed' : 'queued';
+    await this.db
+      .updateTable('jobs')
+      .set({ status, error, lease_owner: null, lease_expires_at: null, run_after: now + retryMs, updated_at: now })
+      .where('id', '=', id)
+      .where('lease_owner', '=', owner)
+      .execute();
+    return status;
+  }
+
+  // ---- transparency log storage ----
+
+  /**
+   * Append one log entry and return its index (0-based). Appenders serialise on the log_state
+   * row (PostgreSQL row lock until commit, SQLite's single writer), so indices are dense and in
+   * commit order. With `expectIndex`, the append fails unless that is the next index.
+   */
+  async appendLogEntry(entry: string, leafHash: string, now: number, ex: Executor = this.db, expectIndex?: number): Promise<number> {
+    return this.reserveLogIndex(ex, async () => ({ entry, leafHash, now }), expectIndex);
+  }
+  /**
+   * Take the next log index (locking the counter for the rest of the transaction), let `build`
+   * make the entry from the index and the previous leaf hash, insert it. Run in a transaction
+   * so a failure gives the index back.
+   * @throws Error when `expectIndex` is given and is not the next index.
+   */
+  async reserveLogIndex(ex: Executor, build: (index: number, prevLeafHash: string | null) => Promise<{ entry: string; leafHash: string; now: number }>, expectIndex?: number): Promise<number> {
+    let q = ex.updateTable('log_state').set((eb) => ({ size: eb('size', '+', 1) })).where('id', '=', 1);
+    if (expectIndex !== undefined) q = q.where('size', '=', expectIndex);
+    const row = await q.returning('size').executeTakeFirst();
+    if (!row) throw new Error(`log index ${expectIndex} is taken`);
+    const idx = Number(row.size) - 1;
+    const prev = idx === 0 ? null : (await ex.selectFrom('log_entries').select('leaf_hash').where('idx', '=', idx - 1).executeTakeFirstOrThrow()).leaf_hash;
+    const e = await build(idx, prev);
+    await ex.insertInto('log_entries').values({ idx, leaf_hash: e.leafHash, entry: e.entry, created_at: e.now }).execute();
+    return idx;
+  }
+  async logSize(ex: Executor = this.db): Promise<number> {
+    const r = await ex.selectFrom('log_state').select('size').where('id', '=', 1).executeTakeFirstOrThrow();
+    return Number(r.size);
+  }
+  /** Leaf hashes of entries [from, to). */
+  async logLeafHashes(from: number, to: number, ex: Executor = this.db): Promise<string[]> {
+    const rows = await ex.selectFrom('log_entries').select('leaf_hash').where('idx', '>=', from).where('idx', '<', to).orderBy('idx').execute();
+    return rows.map((r) => r.leaf_hash);
+  }
+  /** Entries [from, to) with their index and stored leaf hash. */
+  logEntries(from: number, to: number, ex: Executor = this.db): Promise<LogEntryRow[]> {
+    return ex.selectFrom('log_entries').selectAll().where('idx', '>=', from).where('idx', '<', to).orderBy('idx').execute();
+  }
+  async insertTreeHead(h: TreeHeadRow, ex: Executor = this.db): Promise<void> {
+    await ex.insertInto('tree_heads').values(h).onConflict((oc) => oc.column('size').doNothing()).execute();
+  }
+  latestTreeHead(ex: Executor = this.db): Promise<TreeHeadRow | undefined> {
+    return ex.selectFrom('tree_heads').selectAll().orderBy('size', 'desc').limit(1).executeTakeFirst();
+  }
+  treeHeads(ex: Executor = this.db): Promise<TreeHeadRow[]> {
+    return ex.selectFrom('tree_heads').selectAll().orderBy('size').execute();
+  }
+  treeHead(size: number, ex: Executor = this.db): Promise<TreeHeadRow | undefined> {
+    return ex.selectFrom('tree_heads').selectAll().where('size', '=', size).executeTakeFirst();
+  }
+}
