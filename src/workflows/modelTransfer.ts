@@ -3,7 +3,6 @@
  * model directory with a declared lineage, and export a model directory back to either format.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import * as tf from '@tensorflow/tfjs-core';
 import { backendDescription } from '../engine/backend.js';
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
