@@ -3,7 +3,7 @@
  * model directory with a declared lineage, and export a model directory back to either format.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import * as tf from '@tensorflow/tfjs-core';
+import { backendDescription } from '../engine/backend.js';
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
@@ -188,7 +188,7 @@ export async function importModelWorkflow(o: ImportModelOptions): Promise<ModelM
       method: { id: 'import', guarantee: 'exact', params: { format: source.format } },
       timings: { wallSeconds: (performance.now() - t0) / 1000 },
       metrics: { TA },
-      backend: tf.getBackend(),
+      backend: backendDescription(),
       createdAt: at,
       declared: {
         by: o.declaredBy ?? userInfo().username,
