@@ -16,6 +16,7 @@ import { checkOutDir, evalWorkflow, forgetWorkflow, runDemo, trainWorkflow } fro
 import { pct } from '../report/table.js';
 import { addBenchCommand } from './bench.js';
 import { addLmCommands } from './lm.js';
+import { addServiceCommands } from './service.js';
 import { pruneCheckpoints, sisaTrainWorkflow } from '../unlearn/sisa/index.js';
 import { trainCertifiedWorkflow } from '../unlearn/certified/index.js';
 
@@ -254,6 +255,7 @@ program
 
 addBenchCommand(program);
 addLmCommands(program);
+addServiceCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -165,7 +165,15 @@ export function verifyOutput(required: Guarantee, cand: Candidate, forgetIds: st
     failures.push(...audit.failures);
   }
   figures.metrics = res.evaluation;
-  return { ok: failures.length === 0, figures, failures };
+  return { ok: failures.length === 0, figures: finite(figures) as Record<string, unknown>, failures };
+}
+
+/** `v` with every non-finite number (e.g. an AUC over a single example) replaced by null, so it is JSON. */
+function finite(v: unknown): unknown {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (Array.isArray(v)) return v.map(finite);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, finite(x)]));
+  return v;
 }
 
 /** Dependencies of {@link handleUnlearn}. */
@@ -175,12 +183,26 @@ export interface UnlearnDeps {
   probe?: (point: string) => void;
 }
 
-/** `unlearn` job: one model, a batch of plans. */
+/**
+ * `unlearn` job: one model, a batch of plans. A run that throws is retried by the runner; on its
+ * last attempt the failure escalates the batch to the next stronger path instead.
+ */
 export async function handleUnlearn(ctx: ServiceContext, deps: UnlearnDeps, job: Job, jc: JobContext): Promise<void> {
-  const { modelId, planIds } = job.payload as { modelId: string; planIds: string[] };
+  const { planIds } = job.payload as { planIds: string[] };
   const plans = (await ctx.store.plansOfJob(job.id)).filter((p) => planIds.includes(p.id));
   if (!plans.length || plans.every((p) => p.status === 'done')) return;
   const requestIds = [...new Set(plans.map((p) => p.request_id))];
+  try {
+    await unlearnBatch(ctx, deps, job, jc, plans, requestIds);
+  } catch (e) {
+    if (job.attempt < job.maxAttempts || jc.signal.aborted) throw e;
+    const cand = (JSON.parse(plans[0].alternatives) as Candidate[]).find((c) => c.method === plans[0].method)!;
+    await escalate(ctx, jc, job, plans, requestIds, cand, [`failed ${job.attempt} times: ${(e as Error).message}`]);
+  }
+}
+
+async function unlearnBatch(ctx: ServiceContext, deps: UnlearnDeps, job: Job, jc: JobContext, plans: PlanRow[], requestIds: string[]): Promise<void> {
+  const { modelId } = job.payload as { modelId: string };
   await moveRequests(ctx, requestIds, ['scheduled', 'verifying'], 'running', { job: job.id, attempt: job.attempt });
   deps.probe?.('running');
   const model = (await ctx.store.model(modelId))!;

@@ -3,6 +3,7 @@
  * in process): calls the library's forget workflow on one model directory with the forget set
  * given as example ids, and returns the new version's manifest and its evaluation.
  */
+import { initEngine } from '../engine/backend.js';
 import { forgetWorkflow } from '../workflows.js';
 
 /** Input of {@link runUnlearn}. */
@@ -28,6 +29,7 @@ export interface UnlearnTaskResult {
 /** Run one deletion with the library (writes the new version atomically to `args.out`). */
 export async function runUnlearn(args: UnlearnTaskArgs): Promise<UnlearnTaskResult> {
   const t0 = performance.now();
+  await initEngine('auto');
   const r = await forgetWorkflow({ modelDir: args.modelDir, selector: { ids: args.ids }, method: args.method, params: args.params, seed: args.seed, out: args.out, quiet: true });
   const e = r.evaluation;
   return {
