@@ -17,6 +17,7 @@ import { pct } from '../report/table.js';
 import { addBenchCommand } from './bench.js';
 import { addLmCommands } from './lm.js';
 import { addServiceCommands } from './service.js';
+import { addWorkerCommand } from './worker.js';
 import { pruneCheckpoints, sisaTrainWorkflow } from '../unlearn/sisa/index.js';
 import { trainCertifiedWorkflow } from '../unlearn/certified/index.js';
 
@@ -256,6 +257,7 @@ program
 addBenchCommand(program);
 addLmCommands(program);
 addServiceCommands(program);
+addWorkerCommand(program);
 
 try {
   await program.parseAsync(process.argv);
