@@ -38,7 +38,7 @@ export function pageHtml(page: (typeof PAGES)[number]): string {
   const nav = PAGES.map((p) => `<a href="${p.path}"${p.id === page.id ? ' aria-current="page"' : ''}>${esc(p.title)}</a>`).join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(page.title)} · Unlearn</title><link rel="stylesheet" href="/ui/style.css">
+<title>${esc(page.title)} · Unlearn</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/ui/style.css">
 <script type="importmap">{"imports":{"jose":"/ui/vendor/jose/index.js"}}</script>
 <script type="module" src="/ui/app.js"></script></head>
 <body data-page="${page.id}"><header><strong>Unlearn</strong> deletion requests <nav aria-label="pages">${nav}</nav>

@@ -58,30 +58,30 @@ function setSection(id, el) {
   else main.append(el);
 }
 
-function checksView(result) {
+function checksView(result, key) {
   return h(
     'div',
-    { class: 'card', id: 'verify-result', role: 'region', 'aria-label': 'verification result' },
-    h('p', {}, 'Certificate: ', h('span', { class: result.ok ? 'valid' : 'invalid', id: 'verdict', text: result.ok ? 'VALID' : 'INVALID' })),
+    { class: 'card', id: `${key}-result`, role: 'region', 'aria-label': 'verification result' },
+    h('p', {}, 'Certificate: ', h('span', { class: result.ok ? 'valid' : 'invalid', id: `${key}-verdict`, text: result.ok ? 'VALID' : 'INVALID' })),
     h('ul', {}, result.checks.map((c) => h('li', {}, h('span', { class: c.ok ? 'valid' : 'invalid', text: c.ok ? '✓ ' : '✗ ' }), `${c.name}: ${c.detail}`))),
     result.claims ? h('details', {}, h('summary', { text: 'Claims' }), h('pre', { class: 'mono', text: JSON.stringify(result.claims, null, 1) })) : null,
   );
 }
 
-function verifier(prefill = '') {
-  const ta = h('textarea', { id: 'cert-input', spellcheck: 'false' });
+function verifier(key, prefill = '') {
+  const ta = h('textarea', { id: `${key}-input`, spellcheck: 'false' });
   ta.value = prefill;
-  const out = h('div', { id: 'verify-out' });
+  const out = h('div', { id: `${key}-out` });
   return h(
     'form',
     {
       onsubmit: async (e) => {
         e.preventDefault();
-        out.replaceChildren(checksView(await verifyCertificate(ta.value.trim(), await keys())));
+        out.replaceChildren(checksView(await verifyCertificate(ta.value.trim(), await keys()), key));
       },
     },
     field('Certificate (compact JWS)', ta),
-    h('button', { type: 'submit', id: 'verify-btn', text: 'Verify in this browser' }),
+    h('button', { type: 'submit', id: `${key}-verify`, text: 'Verify in this browser' }),
     out,
   );
 }
@@ -154,8 +154,12 @@ async function requester() {
   );
   let openId = null;
   let openStatus = null;
+  let shown = '';
   async function list() {
     const page = await api('/v1/deletion-requests?limit=100');
+    const text = JSON.stringify(page.items.map((r) => [r.id, r.status, r.deadline, r.extendedDeadline]));
+    if (text === shown) return; // unchanged: keep the focus where it is
+    shown = text;
     setSection(
       'my-requests',
       section(
@@ -198,7 +202,7 @@ async function requester() {
             )
           : h('p', { class: 'muted', text: r.status === 'received' ? 'The service is preparing its proposal.' : '' }),
         h('div', {}, actions),
-        cert ? h('div', { class: 'card' }, h('h3', { text: 'Certificate' }), verifier(cert)) : null,
+        cert ? h('div', { class: 'card' }, h('h3', { text: 'Certificate' }), verifier('cert', cert)) : null,
       ),
     );
   }
@@ -212,7 +216,7 @@ async function requester() {
       say(`${action} failed: ${err.message}`);
     }
   }
-  main.append(section('Verify a certificate file', verifier()));
+  main.append(section('Verify a certificate file', verifier('file')));
   await list();
   setInterval(async () => {
     if (document.hidden) return;
@@ -275,7 +279,7 @@ async function operator() {
             'div',
             { class: 'card' },
             h('p', { text: `${p.model} · version ${p.version.slice(0, 16)}… · chosen ${p.method} (${p.guarantee}) · estimate ${secs(p.estimateSeconds)} · actual ${secs(p.actualSeconds)} · ${p.status}` }),
-            table(['Path', 'Method', 'Guarantee', 'Estimate', 'Meets policy', 'Why'], (p.alternatives ?? []).map((c) => h('tr', {}, h('td', { text: `${c.path}${c.chosen ? ' (chosen)' : ''}${c.failed ? ' (failed)' : ''}` }), h('td', { text: c.method }), h('td', { text: c.guarantee?.kind ?? '' }), h('td', { text: secs(c.estimateSeconds) }), h('td', { text: c.meets ? 'yes' : 'no' }), h('td', { class: 'muted', text: c.why ?? '' })))), 'alternatives with their estimates'),
+            table(['Path', 'Method', 'Guarantee', 'Estimate', 'Meets policy', 'Why'], (p.alternatives ?? []).map((c) => h('tr', {}, h('td', { text: `${c.path}${c.chosen ? ' (chosen)' : ''}${c.failed ? ' (failed)' : ''}` }), h('td', { text: c.method }), h('td', { text: c.guarantee?.kind ?? '' }), h('td', { text: secs(c.estimateSeconds) }), h('td', { text: c.meets ? 'yes' : 'no' }), h('td', { class: 'muted', text: c.why ?? '' }))), 'alternatives with their estimates'),
           ),
         ),
       ),
@@ -315,7 +319,7 @@ async function operator() {
           onsubmit: async (e) => {
             e.preventDefault();
             const r = await api(`/v1/subjects/${encodeURIComponent(subj.value.trim())}/models`).catch((err) => ({ error: err.message }));
-            found.replaceChildren(r.error ? h('p', { class: 'invalid', text: r.error }) : table(['Model', 'Version', 'Examples', 'Superseded by'], r.versions.map((v) => h('tr', {}, h('td', { text: v.model }), h('td', { class: 'mono', text: v.version }), h('td', { text: v.examples }), h('td', { class: 'mono', text: v.supersededBy ?? '—' })))), `versions holding ${r.subject}`));
+            found.replaceChildren(r.error ? h('p', { class: 'invalid', text: r.error }) : table(['Model', 'Version', 'Examples', 'Superseded by'], r.versions.map((v) => h('tr', {}, h('td', { text: v.model }), h('td', { class: 'mono', text: v.version }), h('td', { text: v.examples }), h('td', { class: 'mono', text: v.supersededBy ?? '—' }))), `versions holding ${r.subject}`));
           },
         },
         field('Which versions contain this subject?', subj),
@@ -370,7 +374,7 @@ async function auditor() {
             e.preventDefault();
             try {
               const { certificate } = await api(`/v1/deletion-requests/${encodeURIComponent(reqId.value.trim())}/certificate`);
-              certOut.replaceChildren(checksView(await verifyCertificate(certificate, jwks)));
+              certOut.replaceChildren(checksView(await verifyCertificate(certificate, jwks), 'lookup'));
             } catch (err) {
               certOut.replaceChildren(h('p', { class: 'invalid', text: err.message }));
             }
