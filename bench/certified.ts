@@ -22,7 +22,7 @@ import { hashIds } from '../src/data/dataset.js';
 import { loadDataset } from '../src/data/registry.js';
 import { initEngine } from '../src/engine/backend.js';
 import { Rng } from '../src/engine/rng.js';
-import { accuracyOf } from '../src/eval/predict.js';
+import { accuracyOf } from '../src/train/predict.js';
 import { fitFromScratch, specFor } from '../src/train/fit.js';
 import { certifiedPredictor, featurise } from '../src/unlearn/certified/format.js';
 import { penultimateExtractor } from '../src/unlearn/certified/head.js';

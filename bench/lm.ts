@@ -111,7 +111,7 @@ for (const { source, origAudit, runs, ref } of perSource) {
   const ref0 = rows[1].audit;
   const hits = rows.slice(2).filter((r) =>
     within(r.audit.forget.verbMem, ref0.forget.verbMem, 0.1) &&
-    within(r.audit.forget.knowledge.paraphraseMax, ref0.forget.knowledge.paraphraseMax, 0.1) &&
+    within(r.audit.forget.knowledge.maxWording, ref0.forget.knowledge.maxWording, 0.1) &&
     r.audit.retained.perplexity <= 1.05 * O.retained.perplexity &&
     (r.costVsRetrain ?? Infinity) <= 0.2);
   const verdict = hits.length ? `target met by: ${hits.map((h) => h.name).join(', ')}` : 'target not met by any method (within 10% of retrain on VerbMem and knowledge-under-paraphrase, retained perplexity within 5% of the original, ≤ 20% of retrain time)';

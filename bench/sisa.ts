@@ -30,14 +30,14 @@ import { loadDataset } from '../src/data/registry.js';
 import { initEngine } from '../src/engine/backend.js';
 import { Rng } from '../src/engine/rng.js';
 import { isUnlearnError } from '../src/errors.js';
-import { accuracyOf, predict } from '../src/eval/predict.js';
+import { accuracyOf, predict } from '../src/train/predict.js';
 import { buildModel } from '../src/models/build.js';
 import { markdownTable } from '../src/report/table.js';
 import { range } from '../src/train/batches.js';
 import { fitFromScratch, specFor } from '../src/train/fit.js';
 import { TrainRecipeSchema, type TrainRecipe } from '../src/train/recipe.js';
 import { trainModel } from '../src/train/train.js';
-import { selectForgetSet } from '../src/unlearn/forgetSet.js';
+import { selectForgetSet } from '../src/data/forgetSet.js';
 import { ensemblePredictor, loadShardModels, readSisaManifest, sisaForget, trainSisa } from '../src/unlearn/sisa/index.js';
 import { defaultDemoSubject } from '../src/workflows.js';
 
@@ -140,7 +140,7 @@ async function benchDataset(setup: Setup, work: string): Promise<Row[]> {
       let del = 0;
       const from: number[] = [];
       for (const [i, s] of subjects.entries()) {
-        const r = await sisaForget(dir, split, { subjects: [s] }, `${dir}-del${i}`, { workers: 1, evaluate: false });
+        const r = await sisaForget(dir, split, { subjects: [s] }, `${dir}-del${i}`, { workers: 1 });
         del += r.seconds;
         from.push(...r.retrained.map((x) => x.fromSlice));
         await rm(`${dir}-del${i}`, { recursive: true, force: true });

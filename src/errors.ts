@@ -25,6 +25,7 @@ export const EXIT_CODES = {
   CONFLICT: 18,
   RATE_LIMITED: 19,
   PAYLOAD_TOO_LARGE: 20,
+  VERIFICATION_FAILED: 21,
 } as const;
 
 export type ErrorCode = keyof typeof EXIT_CODES;

@@ -19,7 +19,7 @@ export { trainModel } from './train/train.js';
 export { fitFromScratch, specFor } from './train/fit.js';
 export { unlearn, getMethod, listMethods, registerMethod, selectForgetSet, type ForgetSelector, type ForgetSet, type UnlearningMethod } from './unlearn/index.js';
 export { evaluateModel, type ModelEvaluation } from './eval/evaluate.js';
-export { compareMethods, type Comparison, type ComparisonRow } from './eval/compare.js';
+export { compareMethods, type Comparison, type ComparisonRow } from './workflows/compare.js';
 export { lossMembershipInference } from './eval/lossMia.js';
 export { auc, rocCurve, tprAtFpr } from './eval/roc.js';
 export { runDemo, trainWorkflow, forgetWorkflow, evalWorkflow } from './workflows.js';

@@ -2,57 +2,48 @@
  * The user-level workflows behind the CLI commands (train, forget, eval, demo), as library
  * functions: each loads what it needs, runs, and writes its outputs atomically.
  */
-import { existsSync, statSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { DataSplit } from './data/dataset.js';
 import { SubjectIndex } from './data/pseudonym.js';
 import { loadDataset, loadSplitFor } from './data/registry.js';
 import { initEngine, type BackendName } from './engine/backend.js';
 import { UnlearnError } from './errors.js';
-import { compareMethods, type Comparison, type MethodRun } from './eval/compare.js';
+import { raCollapseWarning } from './eval/collapse.js';
+import { compareMethods, type Comparison, type MethodRun } from './workflows/compare.js';
 import { evaluateModel, type ModelEvaluation } from './eval/evaluate.js';
-import { accuracyOf, predict } from './eval/predict.js';
+import { accuracyOf, predict } from './train/predict.js';
 import { range } from './train/batches.js';
-import { ensureDir, loadModel, saveModel } from './models/io.js';
+import { ensureDir, loadModel, saveModel, writeFileSynced } from './models/io.js';
+import { claimOutDir, commitStaging, releaseStaging, stagingPath } from './models/staging.js';
 import type { ModelManifest } from './models/manifest.js';
 import type { ModelSpec } from './models/spec.js';
 import { formatHandlerFor, type EvalOutcome, type ForgetOutcome, type ForgetRequest } from './models/formats.js';
 import { comparisonMarkdown, comparisonTable, type ReportContext } from './report/comparisonReport.js';
 import { fitFromScratch, specFor } from './train/fit.js';
 import type { TrainRecipe } from './train/recipe.js';
-import type { ForgetSelector } from './unlearn/forgetSet.js';
-import { forgetSetOfVersion } from './unlearn/forgetSet.js';
+import { forgetSetOfVersion, type ForgetSelector } from './data/forgetSet.js';
 import { selectForgetSet, unlearn } from './unlearn/index.js';
-// Registers the SISA model format (unlearn-sisa/1) for forget/eval, and the demo's SISA row.
-import { appendSisaRow } from './unlearn/sisa/demo.js';
-import './unlearn/sisa/index.js';
-// Registers the certified format (unlearn-certified/1) for forget/eval.
-import './unlearn/certified/index.js';
-import { appendCertifiedRows } from './unlearn/certified/demo.js';
+// The demo's SISA and certified rows.
+import { appendSisaRow } from './workflows/sisaDemo.js';
+import { appendCertifiedRows } from './workflows/certifiedDemo.js';
+// Register the SISA (unlearn-sisa/1) and certified (unlearn-certified/1) model formats for forget/eval.
+import './workflows/sisaFormat.js';
+import './workflows/certifiedFormat.js';
 
 /** Write a text file atomically (temp file in the same directory, then rename). */
 export async function writeTextAtomic(path: string, text: string): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text);
+  await writeFileSynced(tmp, text);
   await rename(tmp, path);
 }
 
 /**
- * Refuse an output path that would destroy something: one of the input directories, or an
- * existing path unless `force` (then only an existing directory may be replaced, atomically).
- * @throws UnlearnError IO_ERROR naming the path and the fix.
+ * Refuse an output path that would destroy something, and claim it for this run: see
+ * {@link claimOutDir} (real-path comparison with the inputs, `--force` only over an empty directory
+ * or an output of this project, a lock against concurrent runs).
  */
-export function checkOutDir(out: string, opts: { force?: boolean; inputs?: string[] } = {}): void {
-  const target = resolve(out);
-  if ((opts.inputs ?? []).some((i) => resolve(i) === target)) {
-    throw new UnlearnError('IO_ERROR', `--out ${out} is the input model directory`, 'write the new version to another directory');
-  }
-  if (!existsSync(target)) return;
-  if (!opts.force) throw new UnlearnError('IO_ERROR', `--out ${out} already exists`, 'choose a new directory, or pass --force to replace it');
-  if (!statSync(target).isDirectory()) throw new UnlearnError('IO_ERROR', `--out ${out} exists and is not a directory`, 'choose a directory path');
-}
-
+export const checkOutDir = claimOutDir;
 
 /** Options of {@link trainWorkflow}. */
 export interface TrainWorkflowOptions {
@@ -69,6 +60,8 @@ export interface TrainWorkflowOptions {
 
 /** Load data, train θ_o from scratch, save it to `out`; returns the saved manifest and test accuracy. */
 export async function trainWorkflow(o: TrainWorkflowOptions): Promise<{ manifest: ModelManifest; testAccuracy: number }> {
+  // A --checkpoint-dir that is a file (or cannot be created) fails now, not after the first epoch.
+  if (o.checkpointDir) await ensureDir(o.checkpointDir);
   // A CNN needs image-shaped input: ask image datasets for [h, w, c] unless told otherwise.
   const dataOptions = { ...(o.kind === 'cnn' && o.dataset !== 'emails' ? { image: true } : {}), ...o.dataOptions };
   const split = await loadDataset(o.dataset, dataOptions);
@@ -101,10 +94,13 @@ export async function forgetWorkflow(o: ForgetWorkflowOptions): Promise<ForgetOu
   });
   const evaluation = evaluateModel(res.model, split, res.forget, res.manifest.seed);
   res.manifest.metrics = { RA: evaluation.RA, FA: evaluation.FA, TA: evaluation.TA, miaAuc: evaluation.mia.auc };
+  const originalRa = res.forget.retainIdx.length ? accuracyOf(predict(stored.model, split.train, res.forget.retainIdx)) : NaN;
+  const notes = [raCollapseWarning(o.method, evaluation.RA, originalRa)].filter((w): w is string => Boolean(w));
+  if (notes.length) res.manifest.extra = { ...res.manifest.extra, warnings: notes };
   const manifest = await saveModel(o.out, res.model, res.manifest);
   res.model.dispose();
   stored.model.dispose();
-  return { manifest, evaluation, forget: res.forget, subjectIndex };
+  return { manifest, evaluation, forget: res.forget, subjectIndex, notes };
 }
 
 
@@ -183,9 +179,25 @@ export interface DemoResult {
  */
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const log = o.log ?? (() => undefined);
-  const seed = o.seed ?? 0;
   const backend = await initEngine(o.backend ?? 'auto');
-  await ensureDir(o.out);
+  // Everything is written into a staging directory that becomes `out` in one move at the end: a
+  // failed demo leaves nothing behind, and an existing `out` is replaced only under a --force claim.
+  const stage = stagingPath(o.out);
+  await ensureDir(stage);
+  try {
+    const r = await demoInto(stage, o, backend, log);
+    await commitStaging(stage, o.out);
+    return r;
+  } catch (e) {
+    await rm(stage, { recursive: true, force: true });
+    releaseStaging(stage);
+    throw e;
+  }
+}
+
+/** The demo's work, writing into `dir` (the staging directory of {@link runDemo}). */
+async function demoInto(dir: string, o: DemoOptions, backend: string, log: (line: string) => void): Promise<DemoResult> {
+  const seed = o.seed ?? 0;
   log(`backend: ${backend}`);
   const t0 = performance.now();
   const split = await loadDataset('emails', { seed });
@@ -197,7 +209,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     throw new UnlearnError('SUBJECT_NOT_FOUND', `sender ${subjects.display(subject, o.revealSubjects)} has no email in the training set`, 'pick a sender from `unlearn subjects --dataset emails`');
   }
   const fit = await fitFromScratch(split, specFor(split, DEMO_MODEL.kind, { hidden: DEMO_MODEL.hidden }), { ...DEMO_RECIPE, seed }, { quiet: o.quiet });
-  const original = { model: fit.model, manifest: await saveModel(join(o.out, 'models', 'original'), fit.model, fit.manifest) };
+  const original = { model: fit.model, manifest: await saveModel(join(dir, 'models', 'original'), fit.model, fit.manifest) };
   log(`trained the original model in ${fit.seconds.toFixed(1)} s`);
   const shown = subjects.display(subject, o.revealSubjects);
   const forget = selectForgetSet(split.train, original.manifest.lineage.trainIds, { subjects: [subject] });
@@ -205,7 +217,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const comparison = await compareMethods(original, split, forget, o.methods ?? DEMO_METHODS, {
     seed,
     quiet: o.quiet,
-    saveDir: join(o.out, 'models'),
+    saveDir: join(dir, 'models'),
     request: { subjects: [subjects.display(subject)] },
     onMethod: (id) => log(`running ${id}…`),
   });
@@ -215,14 +227,14 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     spec: original.manifest.spec,
     recipe: original.manifest.recipe,
     forget,
-    dir: join(o.out, 'models'),
+    dir: join(dir, 'models'),
     seed,
     request: { subjects: [subjects.display(subject)] },
     displaySubject: (s) => subjects.display(s),
     log,
   });
   log('running certified…');
-  const certifiedNotes = await appendCertifiedRows(comparison, { seed, forgetIds: forget.forgetIds, dir: join(o.out, 'models'), log });
+  const certifiedNotes = await appendCertifiedRows(comparison, { seed, forgetIds: forget.forgetIds, dir: join(dir, 'models'), log });
   const ctx: ReportContext = {
     title: 'Unlearn demo: forget one sender from a spam filter',
     dataset: { name: split.name, fingerprint: split.fingerprint, train: split.train.labels.length, test: split.test.labels.length },
@@ -230,12 +242,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     original: { modelHash: original.manifest.modelHash, spec: original.manifest.spec, recipe: original.manifest.recipe, trainSeconds: fit.seconds },
     seed,
     backend,
-    notes: certifiedNotes,
+    notes: [...comparison.warnings, ...certifiedNotes],
   };
+  for (const w of comparison.warnings) log(w);
   const reportMd = comparisonMarkdown(ctx, comparison);
   const reportJson = JSON.stringify({ ...ctx, rows: comparison.rows, retrainSeconds: comparison.retrainSeconds, forgetIds: forget.forgetIds }, null, 1) + '\n';
-  await writeTextAtomic(join(o.out, 'report.md'), reportMd);
-  await writeTextAtomic(join(o.out, 'report.json'), reportJson);
+  await writeTextAtomic(join(dir, 'report.md'), reportMd);
+  await writeTextAtomic(join(dir, 'report.json'), reportJson);
   fit.model.dispose();
   return { comparison, table: comparisonTable(comparison), reportJson, reportMd };
 }

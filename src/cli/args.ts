@@ -1,5 +1,7 @@
 /** Argument parsers shared by the CLI commands (commander `argParser` functions). */
 import { InvalidArgumentError } from 'commander';
+import { z } from 'zod';
+import { UnlearnError } from '../errors.js';
 
 /** An integer, else commander's invalid-argument error. */
 export const int = (v: string): number => {
@@ -15,13 +17,29 @@ export const num = (v: string): number => {
   return n;
 };
 
-/** A JSON value. */
-export const json = (v: string): unknown => {
+/** A positive integer (e.g. a worker count). */
+export const posInt = (v: string): number => {
+  const n = int(v);
+  if (n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+};
+
+/**
+ * Method params: a JSON object. Malformed JSON and JSON that is not an object (`[1,2]`, `3`) are
+ * the same problem — invalid params — and both give INVALID_PARAMS (exit 3).
+ * @throws UnlearnError INVALID_PARAMS.
+ */
+export const json = (v: string): Record<string, unknown> => {
+  let parsed: unknown;
   try {
-    return JSON.parse(v);
-  } catch {
-    throw new InvalidArgumentError('not valid JSON');
+    parsed = JSON.parse(v);
+  } catch (e) {
+    throw new UnlearnError('INVALID_PARAMS', `--params is not valid JSON (${(e as Error).message})`, 'pass a JSON object, e.g. \'{"epochs":2}\'');
   }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new UnlearnError('INVALID_PARAMS', `--params must be a JSON object, not ${Array.isArray(parsed) ? 'an array' : JSON.stringify(parsed)}`, 'pass a JSON object, e.g. \'{"epochs":2}\'');
+  }
+  return parsed as Record<string, unknown>;
 };
 
 /** Repeatable option: collects values into a list. */
@@ -40,3 +58,13 @@ export const keyValue = (v: string, prev: Record<string, unknown> = {}): Record<
   }
   return { ...prev, [v.slice(0, eq)]: value };
 };
+
+/** A method's params as JSON Schema properties (name → type, default, description); absent defaults come from the model's recipe. */
+export function methodParams(schema: z.ZodType): Record<string, { type?: string; default?: unknown; description?: string }> {
+  const js = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, { type?: string; default?: unknown; description?: string }> };
+  return js.properties ?? {};
+}
+
+/** `name=default, …` of {@link methodParams} for the method listings. */
+export const fmtParams = (p: Record<string, { type?: string; default?: unknown }>): string =>
+  Object.entries(p).map(([k, v]) => `${k}${v.default !== undefined ? `=${JSON.stringify(v.default)}` : ''}`).join(', ') || '(none)';

@@ -3,18 +3,19 @@
  * progress display and printing only.
  */
 import cliProgress from 'cli-progress';
-import { type Command, InvalidArgumentError } from 'commander';
-import { int, num } from './args.js';
-import { rename, writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { int, json, num, posInt } from './args.js';
 import { join } from 'node:path';
 import type { BackendName } from '../engine/backend.js';
 import { UnlearnError } from '../errors.js';
-import { runBenchmark, type BenchMethod } from '../eval/benchmark.js';
-import type { FarmProgress } from '../eval/farm.js';
+import { runBenchmark, type BenchMethod } from '../workflows/benchmark.js';
+import type { FarmProgress } from '../workflows/farm.js';
 import { renderHtmlReport } from '../report/html.js';
 import { leaderboardJson, leaderboardMarkdown, leaderboardTable } from '../report/leaderboard.js';
-import type { ForgetSelector } from '../unlearn/forgetSet.js';
+import type { ForgetSelector } from '../data/forgetSet.js';
 import { ensureDir } from '../models/io.js';
+import { claimOutDir } from '../models/staging.js';
+import { writeTextAtomic } from '../workflows.js';
 
 /**
  * Parse a forget request `random:F`, `class:K`, `subject:NAME` or `id:ID` (several joined by `,`
@@ -36,14 +37,8 @@ export function parseForget(spec: string): ForgetSelector {
   return s;
 }
 
-async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text);
-  await rename(tmp, path);
-}
-
 /** A progress display with ETA on stderr: a bar on a terminal, a line every 5% otherwise. */
-function benchProgress(quiet: boolean): { tick(p: FarmProgress): void; stop(): void } {
+export function benchProgress(quiet: boolean): { tick(p: FarmProgress): void; stop(): void } {
   if (quiet) return { tick() {}, stop() {} };
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(
@@ -81,18 +76,13 @@ export function addBenchCommand(program: Command): void {
     .description('leaderboard of unlearning methods: NeurIPS 2023 challenge score, loss MIA, LiRA, U-LiRA, cost (Markdown, JSON, HTML)')
     .option('--dataset <name>', 'dataset', 'digits')
     .option('--methods <ids>', 'comma-separated method ids', 'retrain,finetune,neggrad-plus,scrub')
-    .option('--params <json>', 'method params by id, e.g. \'{"scrub":{"epochs":2}}\'', (v) => {
-      try {
-        return JSON.parse(v) as Record<string, Record<string, unknown>>;
-      } catch {
-        throw new InvalidArgumentError('not valid JSON');
-      }
-    })
+    .option('--params <json>', 'method params by id, e.g. \'{"scrub":{"epochs":2}}\'', json)
     .option('--models <N>', 'unlearning runs per method and retrained models per side', int, 32)
     .option('--shadows <K>', 'shadow models for LiRA / U-LiRA (even)', int, 16)
     .option('--forget <spec>', 'forget set: random:F | class:K | subject:NAME | id:ID (comma = union)', 'random:0.02')
-    .option('--workers <n>', 'worker threads (default: number of cores)', int)
+    .option('--workers <n>', 'worker threads (default: number of cores)', posInt)
     .option('--out <dir>', 'output directory', 'out/bench')
+    .option('--force', 'write into an existing --out (an earlier bench output; its cache is reused)')
     .option('--cache <dir>', 'model farm cache (default <out>/cache); reruns reuse it')
     .option('--seed <n>', 'seed of everything', int, 0)
     .option('--hidden <sizes>', 'MLP hidden layer sizes, comma-separated', '128')
@@ -101,9 +91,10 @@ export function addBenchCommand(program: Command): void {
     .option('--lr <x>', 'training learning rate (Adam)', num, 1e-3)
     .action(async (o) => {
       const g = program.opts<{ json?: boolean; quiet?: boolean; backend: BackendName | 'auto' }>();
+      claimOutDir(o.out, { force: o.force });
       const ids = String(o.methods).split(',').map((s: string) => s.trim()).filter(Boolean);
       if (ids.length === 0) throw new UnlearnError('INVALID_ARGS', 'no methods given', 'e.g. --methods retrain,finetune');
-      const methods: BenchMethod[] = ids.map((id: string) => ({ id, params: o.params?.[id] ?? {} }));
+      const methods: BenchMethod[] = ids.map((id: string) => ({ id, params: (o.params?.[id] as Record<string, unknown> | undefined) ?? {} }));
       const hidden = String(o.hidden).split(',').map((s) => int(s.trim()));
       const progress = benchProgress(!!(g.quiet || g.json));
       let result;
@@ -126,9 +117,9 @@ export function addBenchCommand(program: Command): void {
         progress.stop();
       }
       await ensureDir(o.out);
-      await writeAtomic(join(o.out, 'leaderboard.md'), leaderboardMarkdown(result));
-      await writeAtomic(join(o.out, 'leaderboard.json'), leaderboardJson(result));
-      await writeAtomic(join(o.out, 'report.html'), await renderHtmlReport(result));
+      await writeTextAtomic(join(o.out, 'leaderboard.md'), leaderboardMarkdown(result));
+      await writeTextAtomic(join(o.out, 'leaderboard.json'), leaderboardJson(result));
+      await writeTextAtomic(join(o.out, 'report.html'), await renderHtmlReport(result));
       if (g.json) process.stdout.write(leaderboardJson(result));
       else process.stdout.write(`${leaderboardTable(result.rows)}\n\nwall time ${result.wallSeconds.toFixed(1)} s; ${o.out}/leaderboard.md, leaderboard.json, report.html\n`);
     });

@@ -52,7 +52,7 @@ test('--out may not overwrite the input model or an existing path without --forc
   const taken = join(dir, 'taken');
   assert.equal(run(...args, '--out', taken).code, 0);
   const again = run(...args, '--out', taken);
-  assert.equal(again.code, EXIT_CODES.IO_ERROR);
+  assert.equal(again.code, EXIT_CODES.INVALID_ARGS, 'an existing --out is a usage error (exit 2)');
   assert.match(again.stderr, /--force/);
   assert.equal(run(...args, '--out', taken, '--force').code, 0);
   const cls = run(...args.slice(0, -2), '--class', '1.5', '--out', join(dir, 'cls'));

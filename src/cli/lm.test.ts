@@ -66,7 +66,7 @@ test('lm audit: --out is a new directory (IO_ERROR, also under /proc, without ha
   assert.ok(existsSync(v2), 'the forget test ran first');
   const p = run('lm', 'audit', '--model', v2, '--verb-passages', '2', '--relearn-steps', '0', '--out', '/proc/unlearn-nope');
   assert.equal(p.code, EXIT_CODES.IO_ERROR, p.stderr);
-  assert.equal(run('lm', 'audit', '--model', v2, '--out', model).code, EXIT_CODES.IO_ERROR);
+  assert.equal(run('lm', 'audit', '--model', v2, '--out', model).code, EXIT_CODES.INVALID_ARGS, 'an existing --out is a usage error');
   const r = run('lm', 'audit', '--model', v2, '--reference', model);
   assert.equal(r.code, EXIT_CODES.INVALID_ARGS, r.stderr);
   assert.match(r.stderr, /is not a retrained model \(method train\)/);

@@ -2,23 +2,21 @@
  * `unlearn lm …`: language-model unlearning commands (train, forget, audit, generate, methods,
  * sources). Parsing and printing only; the work is in src/lm/workflows.ts.
  */
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { collect, int, json, num } from './args.js';
+import { collect, fmtParams, int, json, methodParams, num } from './args.js';
 import { initEngine, type BackendName } from '../engine/backend.js';
 import { UnlearnError } from '../errors.js';
 import { loadProbes } from '../lm/audit/knowledge.js';
 import { privLeak } from '../lm/audit/privleak.js';
 import { listSources } from '../lm/data.js';
-import { generate } from '../lm/generate.js';
+import { generate, sampleOptionsSchema } from '../lm/generate.js';
 import { loadLm, type LmManifest } from '../lm/io.js';
 import { listLmMethods } from '../lm/methods/index.js';
 import { disposeModel, numParams } from '../lm/model.js';
 import { lmHtmlWithPlots, lmMarkdown, lmTable, type LmReport } from '../lm/report.js';
 import { defaultProbes, lmAudit, lmForget, lmTrainWorkflow, openLm } from '../lm/workflows.js';
-import { checkOutDir, writeTextAtomic } from '../workflows.js';
-import { ensureDir } from '../models/io.js';
+import { checkOutDir } from '../workflows.js';
+import { writeDirAtomic } from '../models/io.js';
 
 /** Add the `lm` command group to `program` (which defines --json, --quiet and --backend). */
 export function addLmCommands(program: Command): void {
@@ -43,8 +41,8 @@ export function addLmCommands(program: Command): void {
   lm.command('methods')
     .description('list the language-model unlearning methods')
     .action(() => {
-      const ms = listLmMethods().map((m) => ({ id: m.id, guarantee: m.guarantee, description: m.description, reference: m.reference }));
-      out(ms, ms.map((m) => `${m.id.padEnd(20)} ${m.guarantee.padEnd(12)} ${m.description}\n${' '.repeat(34)}${m.reference}`).join('\n'));
+      const ms = listLmMethods().map((m) => ({ id: m.id, guarantee: m.guarantee, description: m.description, reference: m.reference, params: methodParams(m.paramsSchema) }));
+      out(ms, ms.map((m) => `${m.id.padEnd(20)} ${m.guarantee.padEnd(12)} ${m.description}\n${' '.repeat(34)}${m.reference}\n${' '.repeat(34)}params: ${fmtParams(m.params)}`).join('\n'));
     });
 
   lm.command('train')
@@ -132,11 +130,7 @@ export function addLmCommands(program: Command): void {
       rows.push({ name: manifest.method.id, guarantee: manifest.method.guarantee, audit, seconds: manifest.timings.wallSeconds, costVsRetrain: retrainSeconds ? manifest.timings.wallSeconds / retrainSeconds : undefined });
       const report: LmReport = { source, model: { config: manifest.config.name, params: numParams(manifest.config), corpusFingerprint: corpus.fingerprint, backend: manifest.backend }, rows, notes: [] };
       if (o.out) {
-        if (o.force) await rm(o.out, { recursive: true, force: true });
-        await ensureDir(o.out);
-        await writeTextAtomic(join(o.out, 'report.json'), JSON.stringify(report, null, 1) + '\n');
-        await writeTextAtomic(join(o.out, 'report.md'), lmMarkdown(report));
-        await writeTextAtomic(join(o.out, 'report.html'), await lmHtmlWithPlots(report));
+        await writeDirAtomic(o.out, { 'report.json': JSON.stringify(report, null, 1) + '\n', 'report.md': lmMarkdown(report), 'report.html': await lmHtmlWithPlots(report) });
       }
       out(report, lmTable(rows) + (o.out ? `\n\nreport: ${o.out}/report.md, report.json, report.html` : ''));
       for (const m of [model, ref?.model, orig?.model]) if (m) disposeModel(m);
@@ -151,11 +145,13 @@ export function addLmCommands(program: Command): void {
     .option('--top-k <k>', 'sample (at --temperature, default 1) from the k most likely bytes', int, 0)
     .option('--seed <n>', 'sampling seed', int, 0)
     .action(async (o) => {
-      await initEngine(g().backend);
-      const { model } = await loadLm(o.model);
       if (o.temperature !== undefined && o.temperature < 0) throw new UnlearnError('INVALID_ARGS', `--temperature ${o.temperature} is negative`, 'use 0 for greedy decoding or a positive temperature');
       const sample = o.temperature !== 0 && (o.temperature !== undefined || o.topK > 0);
-      const outs = generate(model, o.prompt, { maxNewTokens: o.maxTokens, strategy: sample ? 'sample' : 'greedy', temperature: sample ? (o.temperature ?? 1) : 1, topK: o.topK, seed: o.seed });
+      // Checked before the model is loaded: --top-k 1000 or --max-tokens 0 fail at once.
+      const options = sampleOptionsSchema.parse({ maxNewTokens: o.maxTokens, strategy: sample ? 'sample' : 'greedy', temperature: sample ? (o.temperature ?? 1) : 1, topK: o.topK, seed: o.seed });
+      await initEngine(g().backend);
+      const { model } = await loadLm(o.model);
+      const outs = generate(model, o.prompt, options, true);
       out(o.prompt.map((p: string, i: number) => ({ prompt: p, continuation: outs[i] })), o.prompt.map((p: string, i: number) => `${p}${outs[i]}`).join('\n'));
       disposeModel(model);
     });

@@ -4,19 +4,22 @@
  * (src/errors.ts), listed in README.md.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { collect, int, json, keyValue, num } from './args.js';
-import { z, ZodError } from 'zod';
+import { collect, fmtParams, int, json, keyValue, methodParams, num, posInt } from './args.js';
+import { ZodError } from 'zod';
 import { initEngine, type BackendName } from '../engine/backend.js';
 import { EXIT_CODES, EXIT_INTERNAL, UnlearnError } from '../errors.js';
 import { listDatasets, loadDataset } from '../data/registry.js';
 import { SubjectIndex } from '../data/pseudonym.js';
 import { listMethods } from '../unlearn/index.js';
-import type { ForgetSelector } from '../unlearn/forgetSet.js';
+import type { ForgetSelector } from '../data/forgetSet.js';
 import { checkOutDir, evalWorkflow, forgetWorkflow, runDemo, trainWorkflow } from '../workflows.js';
 import { pct } from '../report/table.js';
 import { addBenchCommand } from './bench.js';
+import { addTuneCommand } from './tune.js';
 import { addLmCommands } from './lm.js';
 import { addServiceCommands } from './service.js';
+import { addEvidenceCommands } from './evidence.js';
+import { addCertifiedCommands } from './certified.js';
 import { addWorkerCommand } from './worker.js';
 import { pruneCheckpoints, sisaTrainWorkflow } from '../unlearn/sisa/index.js';
 import { trainCertifiedWorkflow } from '../unlearn/certified/index.js';
@@ -65,6 +68,10 @@ function out(value: unknown, text: string): void {
 /** `1 example`, `2 examples`. */
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
+/** ` (26 fully removed, 52 partly: they keep other examples)`: the manifest's `removed.subjects` lists the fully removed ones. */
+const subjectSplit = (touched: number, fully: number | undefined) =>
+  fully === undefined ? '' : fully === touched ? (touched ? ' (all fully removed)' : '') : ` (${fully} fully removed, ${touched - fully} partly: they keep other examples)`;
+
 const fmtEval = (name: string, e: { RA: number; FA: number; TA: number; mia: { auc: number; nPerSide: number } }) =>
   `${name}: RA ${pct(e.RA)}%  FA ${pct(e.FA)}%  TA ${pct(e.TA)}%  MIA AUC ${Number.isFinite(e.mia.auc) ? `${e.mia.auc.toFixed(3)} (${e.mia.nPerSide} per side${e.mia.nPerSide < 30 ? ', few examples: noisy' : ''})` : 'n/a (needs ≥ 2 forget examples)'}`;
 
@@ -94,7 +101,7 @@ program
   .option('--shards <S>', 'SISA: number of shards', int, 8)
   .option('--slices <R>', 'SISA: number of slices per shard', int, 4)
   .addOption(new Option('--aggregate <how>', 'SISA: majority vote of shard labels or mean softmax').choices(['vote', 'mean']).default('vote'))
-  .option('--workers <n>', 'SISA: worker threads training shards in parallel (default: number of cores)', int)
+  .option('--workers <n>', 'SISA: worker threads training shards in parallel (default: number of cores)', posInt)
   .action(async (o, cmd: Command) => {
     checkTrainFlags(o, (k) => cmd.getOptionValueSource(k) === 'cli');
     checkOutDir(o.out, { force: o.force });
@@ -180,8 +187,8 @@ addSelectorOptions(
   const r = await forgetWorkflow({ modelDir: o.model, selector, method: o.method, params: o.params, seed: o.seed, out: o.out, quiet: globals().quiet || globals().json });
   const subjects = r.forget.subjects.map((s) => r.subjectIndex.display(s, o.revealSubjects));
   out(
-    { modelDir: o.out, modelHash: r.manifest.modelHash, parent: r.manifest.parent, guarantee: r.manifest.method.guarantee, forgotten: r.forget.forgetIdx.length, subjects, metrics: r.manifest.metrics, notes: r.notes ?? [], seconds: r.manifest.timings.wallSeconds },
-    `${r.manifest.method.id} (${r.manifest.method.guarantee}) removed ${plural(r.forget.forgetIdx.length, 'example')} of ${plural(subjects.length, 'subject')} in ${r.manifest.timings.wallSeconds.toFixed(2)} s → ${o.out}\n${[...(r.notes ?? []), fmtEval('new model', r.evaluation)].join('\n')}`,
+    { modelDir: o.out, modelHash: r.manifest.modelHash, parent: r.manifest.parent, guarantee: r.manifest.method.guarantee, forgotten: r.forget.forgetIdx.length, subjects, subjectsFullyRemoved: r.forget.fullyRemoved, metrics: r.manifest.metrics, notes: r.notes ?? [], seconds: r.manifest.timings.wallSeconds },
+    `${r.manifest.method.id} (${r.manifest.method.guarantee}) removed ${plural(r.forget.forgetIdx.length, 'example')} of ${plural(subjects.length, 'subject')}${subjectSplit(subjects.length, r.forget.fullyRemoved)} in ${r.manifest.timings.wallSeconds.toFixed(2)} s → ${o.out}\n${[...(r.notes ?? []), fmtEval('new model', r.evaluation)].join('\n')}`,
   );
 });
 
@@ -205,7 +212,9 @@ program
   .option('--seed <n>', 'seed', int, 0)
   .option('--subject <name>', 'sender to forget (address or s-… pseudonym; default: most prolific person-like sender)')
   .option('--reveal-subjects', 'show real sender addresses instead of pseudonyms (personal data)')
+  .option('--force', 'replace --out if it is an earlier demo output (or empty)')
   .action(async (o) => {
+    checkOutDir(o.out, { force: o.force });
     const r = await runDemo({ out: o.out, seed: o.seed, subject: o.subject, revealSubjects: o.revealSubjects, quiet: globals().quiet || globals().json, backend: globals().backend, log });
     out(JSON.parse(r.reportJson), `\n${r.table}\n\nreport: ${o.out}/report.md, ${o.out}/report.json`);
   });
@@ -225,8 +234,6 @@ program
   .description('list the unlearning methods')
   .action(() => {
     const ms = listMethods().map((m) => ({ id: m.id, guarantee: m.guarantee, description: m.description, reference: m.reference, params: methodParams(m.paramsSchema) }));
-    const fmtParams = (p: Record<string, { type?: string; default?: unknown }>) =>
-      Object.entries(p).map(([k, v]) => `${k}${v.default !== undefined ? `=${JSON.stringify(v.default)}` : ''}`).join(', ') || '(none)';
     out(ms, ms.map((m) => `${m.id.padEnd(14)} ${m.guarantee.padEnd(12)} ${m.description}\n${' '.repeat(28)}${m.reference}\n${' '.repeat(28)}params: ${fmtParams(m.params)}`).join('\n'));
   });
 
@@ -255,8 +262,11 @@ program
   });
 
 addBenchCommand(program);
+addTuneCommand(program);
 addLmCommands(program);
 addServiceCommands(program);
+addEvidenceCommands(program);
+addCertifiedCommands(program);
 addWorkerCommand(program);
 
 try {
@@ -281,10 +291,4 @@ try {
     process.stderr.write(`unlearn: internal error: ${(e as Error).stack ?? e}\n`);
     process.exitCode = EXIT_INTERNAL;
   }
-}
-
-/** A method's params as JSON Schema properties (name → type, default, description); absent defaults come from the model's recipe. */
-function methodParams(schema: z.ZodType): Record<string, { type?: string; default?: unknown; description?: string }> {
-  const js = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, { type?: string; default?: unknown; description?: string }> };
-  return js.properties ?? {};
 }

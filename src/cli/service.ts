@@ -1,8 +1,9 @@
 /**
  * `unlearn serve`, and the service's client and admin commands: `models register|list`,
- * `requests submit|list|show|accept|reject`, `tokens create|revoke`, `log verify`. Client
+ * `requests submit|list|show|accept|reject`, `tokens create|revoke`, and the store behind
+ * `log verify` (src/cli/evidence.ts). Client
  * commands talk HTTP to a running service (`--url`, `--token` or env UNLEARN_URL/UNLEARN_TOKEN);
- * token and log commands open the service's database directly (`--data-root`, `--database`).
+ * token commands and the log reader open the service's database directly (`--data-root`, `--database`).
  */
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
@@ -11,10 +12,11 @@ import { EXIT_CODES, UnlearnError, type ErrorCode } from '../errors.js';
 import { Store } from '../store/store.js';
 import { createToken } from '../service/auth.js';
 import { servicePseudonymKey, subjectPseudonym } from '../service/context.js';
-import { readPublicKeys, resolveDataRoot } from '../service/evidence/keys.js';
-import { verifyLog } from '../service/evidence/log.js';
+import { resolveDataRoot } from '../service/evidence/keys.js';
+import { setLogSource } from './evidence.js';
 import { storeLogStorage } from '../service/ledger.js';
 import { startService } from '../service/server.js';
+import { runServiceDemo } from '../service/demo.js';
 import type { SignedTreeHead } from '../service/evidence/log.js';
 
 type Globals = { json?: boolean; quiet?: boolean };
@@ -68,6 +70,14 @@ export function addServiceCommands(program: Command): void {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       await new Promise(() => undefined);
+    });
+
+  program
+    .command('demo-service')
+    .description('the deletion-request service on the demo spam filter: three senders, three purposes, certificates and the log verified')
+    .option('--out <dir>', 'output directory', 'out/demo-service')
+    .action(async (o: { out: string }) => {
+      process.stdout.write((await runServiceDemo({ out: o.out })) + '\n');
     });
 
   const models = program.command('models').description('registered models of a running service');
@@ -155,15 +165,12 @@ export function addServiceCommands(program: Command): void {
     }
   });
 
-  const log = program.command('log').description('the transparency log of the service');
-  dbOpts(log.command('verify').description('recompute the log and its signed tree heads; names any edited, deleted or reordered entry')).action(async (o) => {
-    const { store, dataRoot } = await openStoreOf(o);
+  // `unlearn log verify` (src/cli/evidence.ts) reads the service's log from its store.
+  setLogSource(async (o) => {
+    const { store } = await openStoreOf(o);
     try {
       const storage = storeLogStorage(store);
-      const heads: SignedTreeHead[] = (await store.treeHeads()).map((r) => JSON.parse(r.signature));
-      const r = await verifyLog(await storage.entries(0, await storage.size()), heads, await readPublicKeys(dataRoot));
-      out(r, r.ok ? `log ok: ${r.size} entries, ${heads.length} signed tree heads` : r.problems.map((p) => JSON.stringify(p)).join('\n'));
-      if (!r.ok) process.exitCode = EXIT_CODES.MODEL_CORRUPT;
+      return { entries: await storage.entries(0, await storage.size()), treeHeads: (await store.treeHeads()).map((r) => JSON.parse(r.signature) as SignedTreeHead) };
     } finally {
       await store.close();
     }

@@ -41,6 +41,32 @@ export async function initEngine(requested: BackendName | 'auto' = 'auto'): Prom
   const order: BackendName[] =
     want === 'auto' ? [...(tfjsNodeInstalled() ? (['tensorflow'] as const) : []), 'wasm', 'cpu'] : [want];
   const failures: string[] = [];
+  // The wasm backend's Emscripten glue installs process-wide handlers that rethrow every uncaught
+  // exception and unhandled rejection from inside its minified source: Node then prints ~38 KB of
+  // that source before the real error and exits 7. They are removed again (see dropHandlersAddedSince).
+  const handlers = processHandlers();
+  try {
+    return await startFirst(order, failures);
+  } finally {
+    dropHandlersAddedSince(handlers);
+  }
+}
+
+type Listener = (...args: unknown[]) => void;
+type Handlers = { uncaught: Set<Listener>; rejection: Set<Listener> };
+
+function processHandlers(): Handlers {
+  return { uncaught: new Set(process.listeners('uncaughtException') as Listener[]), rejection: new Set(process.listeners('unhandledRejection') as Listener[]) };
+}
+
+/** Remove the `uncaughtException` / `unhandledRejection` listeners added since `before` was taken. */
+function dropHandlersAddedSince(before: Handlers): void {
+  for (const l of process.listeners('uncaughtException') as Listener[]) if (!before.uncaught.has(l)) process.removeListener('uncaughtException', l);
+  for (const l of process.listeners('unhandledRejection') as Listener[]) if (!before.rejection.has(l)) process.removeListener('unhandledRejection', l);
+}
+
+/** Start the first backend of `order` that works; failures are collected in `failures`. */
+async function startFirst(order: BackendName[], failures: string[]): Promise<BackendName> {
   for (const name of order) {
     try {
       if (name === 'tensorflow') {

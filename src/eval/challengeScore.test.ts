@@ -94,6 +94,23 @@ test('collapse rule: an unlearned range < 1% of the retrained one gets the cap',
   assert.equal(exampleEpsilon([3, 3], [3, 3], D).epsilon, 0);
 });
 
+test('separation rule: different constants are perfectly separable at any gap, below and above the grid spacing (2/399, 0.0099, 0.01)', () => {
+  for (const gap of [1e-6, 0.005, 0.00501, 0.00502, 0.0098, 0.0099, 0.01, 0.5]) {
+    for (const [u, r] of [[[3, 3, 3], [3 + gap, 3 + gap, 3 + gap]], [[3 + gap, 3 + gap, 3 + gap], [3, 3, 3]]]) {
+      const e = exampleEpsilon(u, r, D);
+      assert.deepEqual([e.epsilon, e.collapsed, e.separable], [50, false, true], `constants ${gap} apart`);
+    }
+  }
+  // Non-constant samples with a gap below the grid spacing are separable too.
+  assert.equal(exampleEpsilon([1, 1.2, 1.4], [1.405, 1.6, 1.8], D).epsilon, 50);
+  // Touching or overlapping samples are left to the grids: finite ε.
+  const touching = exampleEpsilon([1, 1.2, 1.4], [1.4, 1.6, 1.8], D);
+  assert.equal(touching.separable, false);
+  assert.ok(touching.epsilon < 50);
+  // Identical constants remain indistinguishable.
+  assert.equal(exampleEpsilon([3, 3, 3], [3, 3, 3], D).epsilon, 0);
+});
+
 test('bins for N = 16, 64, 512: last edge ⌈ln(N − 1)⌉, H = 2/2^n', () => {
   const b16 = challengeBins(16);
   assert.equal(b16.lastEdge, 3);

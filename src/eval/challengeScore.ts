@@ -12,6 +12,8 @@
  * 1. Positive side = whichever of the two samples (retrained, unlearned) has the larger median.
  * 2. Collapse rule: when the smaller of the two ranges (max − min) is < 1% of the larger one, the
  *    example gets ε = the cap (50). (0/0 when both ranges are 0 is not < 0.01: no collapse.)
+ * 2b. Separation rule: when the two samples do not overlap (max of one < min of the other), some
+ *    threshold has FPR = FNR = 0, so ε = ∞ → the cap (50). See "Differences" below.
  * 3. Two families of decision rules, each giving a false positive rate FPR and false negative rate
  *    FNR over the N + N models:
  *    - single thresholds: "positive iff φ ≥ t", t on a grid of ⌈100·(max − min)⌉ points spanning the
@@ -36,9 +38,18 @@
  *
  * Differences from the organisers' code, all without effect on any score except as stated:
  * rates are exact count ratios in float64 (theirs are float32 means, which moves ε by < 1e-6 and
- * can change a bin only when ε lies within 1e-6 of a bin edge); and when every rule is discarded
- * (only possible when both samples are the same constant) their code stops on an assertion while
- * we give ε = 0 (two identical point masses cannot be told apart).
+ * can change a bin only when ε lies within 1e-6 of a bin edge); the separation rule 2b; and when
+ * every rule is discarded (after 2b only possible when both samples are the same constant) their
+ * code stops on an assertion while we give ε = 0 (two identical point masses cannot be told apart).
+ *
+ * Why 2b: the grids are ≈ 0.01 φ-units apart, so two samples separated by a smaller gap — e.g. two
+ * different constants, whose ranges are both 0 and so escape the collapse rule (0/0) — could get
+ * no separating rule: the single-threshold grid has one point (⌈100·gap⌉ = 1 for gaps < 0.01) and
+ * the interval grid (spacing 4/399) misses gaps below 2/399 ≈ 0.0050, so every rule was discarded
+ * and ε came out 0, the *best* score, for a pair an attacker separates perfectly, while slightly
+ * larger gaps got ε = ∞ → 50. The estimator means the supremum over thresholds, which is ∞ for any positive
+ * gap; 2b gives that value whatever the gap, and only identical constants score ε = 0. Samples
+ * that overlap are untouched (the grids decide, as in the organisers' code).
  */
 import { UnlearnError } from '../errors.js';
 import type { Metric, MetricResult } from './metric.js';
@@ -249,6 +260,8 @@ export interface ExampleEpsilon {
   epsilon: number;
   /** True when the collapse rule set ε to the cap. */
   collapsed: boolean;
+  /** True when the two samples do not overlap (every value of one below every value of the other): ε = the cap. */
+  separable: boolean;
   /** Best ε of the single-threshold family (NaN when collapsed or all discarded). */
   single: number;
   /** Best ε of the interval family (NaN when collapsed or all discarded). */
@@ -275,7 +288,10 @@ export function exampleEpsilon(unlearned: ArrayLike<number>, retrained: ArrayLik
   const rr = rangeOf(r);
   const largest = ru > rr ? ru : rr;
   const smallest = ru > rr ? rr : ru;
-  if (smallest / largest < 0.01) return { epsilon: EPSILON_CAP, collapsed: true, single: NaN, interval: NaN };
+  if (smallest / largest < 0.01) return { epsilon: EPSILON_CAP, collapsed: true, separable: false, single: NaN, interval: NaN };
+  // Perfectly separable by a threshold (FPR = FNR = 0 for any t in the gap): ε = ∞, capped. The
+  // grids below would find it only when the gap holds a grid point (≈ 0.01 apart).
+  if (u[n - 1] < r[0] || r[n - 1] < u[0]) return { epsilon: EPSILON_CAP, collapsed: false, separable: true, single: Infinity, interval: NaN };
   const retrainPositive = median(r) > median(u);
   const pos = retrainPositive ? r : u;
   const neg = retrainPositive ? u : r;
@@ -284,7 +300,16 @@ export function exampleEpsilon(unlearned: ArrayLike<number>, retrained: ArrayLik
   const interval = intervalEpsilon(pos, neg, delta).epsilon;
   let e = Math.max(Number.isNaN(single) ? -Infinity : single, Number.isNaN(interval) ? -Infinity : interval);
   if (e === -Infinity) e = 0; // every rule discarded: identical point masses (see module comment)
-  return { epsilon: Math.min(Math.max(e, 0), EPSILON_CAP), collapsed: false, single, interval };
+  return { epsilon: Math.min(Math.max(e, 0), EPSILON_CAP), collapsed: false, separable: false, single, interval };
+}
+
+/**
+ * The smallest number of models per side whose attacks can resolve any ε > 0: the largest finite
+ * ε N models can show is ln(N − 1 − Nδ), positive only when N − 1 − Nδ > 1, i.e. N > 2 / (1 − δ)
+ * (3 for δ = 1e-5). Below it every ε is 0 and every method scores F = 0.
+ */
+export function minResolvingModels(delta = CHALLENGE_DELTA): number {
+  return Math.floor(2 / (1 - delta)) + 1;
 }
 
 /** The score bins for N models: left edges, points, and the last right edge ⌈ln(N − 1)⌉. */

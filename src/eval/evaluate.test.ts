@@ -3,7 +3,7 @@ import { before, test } from 'node:test';
 import { initEngine } from '../engine/backend.js';
 import { smallDigits } from '../testing/fixtures.js';
 import { fitFromScratch, specFor } from '../train/fit.js';
-import type { ForgetSet } from '../unlearn/forgetSet.js';
+import type { ForgetSet } from '../data/forgetSet.js';
 import { evaluateModel } from './evaluate.js';
 import { subset } from '../data/dataset.js';
 import { Rng } from '../engine/rng.js';

@@ -1,9 +1,9 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { DataSplit, Dataset } from '../data/dataset.js';
+import type { DataSplit } from '../data/dataset.js';
 import { range } from '../train/batches.js';
-import type { ForgetSet } from '../unlearn/forgetSet.js';
+import type { ForgetSet } from '../data/forgetSet.js';
 import { lossMembershipInference, type LossMiaAggregate } from './lossMia.js';
-import { accuracyOf, predict, type Predictions } from './predict.js';
+import { accuracyOf, predict, type Predictor } from '../train/predict.js';
 
 /** Quality of one model w.r.t. a forget request (DESIGN.md §7). Accuracies in [0, 1]. */
 export interface ModelEvaluation {
@@ -30,11 +30,7 @@ export function evaluateModel(model: tfl.LayersModel, split: DataSplit, forget: 
   return evaluatePredictor((ds, idx) => predict(model, ds, idx), split, forget, seed);
 }
 
-/**
- * A model seen as a function from examples to per-example predictions (a single network, a SISA
- * ensemble, a convex model on host arrays...).
- */
-export type Predictor = (ds: Dataset, indices: Int32Array) => Predictions;
+export type { Predictor };
 
 /** {@link evaluateModel} for any {@link Predictor}. */
 export function evaluatePredictor(predictFn: Predictor, split: DataSplit, forget: ForgetSet, seed = 0): ModelEvaluation {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Rng } from '../engine/rng.js';
 import { isUnlearnError } from '../errors.js';
-import { fitShadowGaussians, lira, normalLogCdf, normalLogPdf } from './lira.js';
+import { fitShadowGaussians, lira, normalLogCdf, normalLogPdf, sameClassHeldOut } from './lira.js';
 import { getMetric, listMetrics } from './registry.js';
 import { auc } from './roc.js';
 import { ulira } from './ulira.js';
@@ -106,4 +106,12 @@ test('U-LiRA: an unlearning that leaves a trace is detected, one that matches re
 test('challenge score, LiRA and U-LiRA are registered metrics', () => {
   for (const id of ['challenge-score', 'lira', 'ulira', 'loss-mia']) assert.ok(listMetrics().includes(id), id);
   assert.equal(getMetric('lira').id, 'lira');
+});
+
+test('sameClassHeldOut: a class forget is contrasted with held-out examples of that class only', () => {
+  const trainLabels = [0, 1, 2, 1, 0, 2];
+  const testLabels = [2, 0, 1, 1, 2, 0, 1];
+  assert.deepEqual([...sameClassHeldOut(trainLabels, [1, 3], testLabels)], [2, 3, 6], 'forget = class 1');
+  assert.deepEqual([...sameClassHeldOut(trainLabels, [0, 2], testLabels)], [0, 1, 4, 5], 'classes 0 and 2');
+  assert.deepEqual([...sameClassHeldOut(trainLabels, [0, 1, 2], testLabels)], [0, 1, 2, 3, 4, 5, 6], 'every class: the whole test set');
 });

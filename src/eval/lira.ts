@@ -228,6 +228,24 @@ export function summariseAttack(scores: ArrayLike<number>, isMember: ArrayLike<n
 }
 
 /**
+ * The held-out examples a membership attack should contrast with a forget set: the test examples
+ * of the classes present in D_f. For a random forget set this is (nearly) the whole test set; for
+ * a class forget it is the held-out examples of that class — against every class, LiRA separates
+ * "the forgotten class" from "the other classes" instead of members from non-members (an AUC near
+ * 0.05 on class forgets, an inverted separation), because a retrained model is unconfident on a
+ * class it never saw.
+ * @param trainLabels labels of the training set; forgetIdx indices into it
+ * @param testLabels labels of the held-out set
+ * @returns sorted indices into the held-out set (int32)
+ */
+export function sameClassHeldOut(trainLabels: ArrayLike<number>, forgetIdx: ArrayLike<number>, testLabels: ArrayLike<number>): Int32Array {
+  const classes = new Set(Array.from(forgetIdx, (i) => trainLabels[i]));
+  const out: number[] = [];
+  for (let t = 0; t < testLabels.length; t++) if (classes.has(testLabels[t])) out.push(t);
+  return Int32Array.from(out);
+}
+
+/**
  * Run LiRA: fit the shadow Gaussians, score the target observations, summarise by ROC.
  * @returns aggregate (AUC, TPR@0.1%/1% FPR, thinned ROC) and per-observation scores.
  * @throws UnlearnError as {@link fitShadowGaussians}, {@link liraScores} and the ROC functions.

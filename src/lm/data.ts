@@ -33,7 +33,7 @@ export const corpusOptionsSchema = z.object({
   /** Source ids to include. */
   sources: z.array(z.string()).min(2, 'give at least 2 sources (one to forget, one to keep)').refine((a) => new Set(a).size === a.length, 'a source is listed twice').default(['moby-dick', 'sotu/george-washington', 'sotu/abraham-lincoln', 'sotu/franklin-d-roosevelt', 'sotu/john-f-kennedy', 'sotu/barack-obama']),
   /** Maximum UTF-8 bytes per passage (a model's context length fits BOS + one passage). */
-  passageBytes: z.number().int().min(16).max(4096).default(63),
+  passageBytes: z.number().int().min(16).max(4096).default(64),
   /** Passages kept per source, from the start of its text. */
   maxPassagesPerSource: z.number().int().min(4).default(200),
   /** Fraction of each source's passages held out (seeded). */
@@ -121,6 +121,10 @@ export function passages(text: string, maxBytes: number, limit = Infinity): stri
  *   DATASET_MISSING when the npm corpora are not installed.
  */
 export function loadLmCorpus(options: Partial<CorpusOptions> = {}): LmCorpus {
+  // Name an unknown source first: it is the likelier mistake than the count (e.g. one misspelt --source).
+  const known = sourceTexts();
+  const unknown = (options.sources ?? []).filter((s) => !known.has(s));
+  if (unknown.length) throw new UnlearnError('SUBJECT_NOT_FOUND', `unknown text source${unknown.length > 1 ? 's' : ''} ${unknown.map((s) => `"${s}"`).join(', ')}`, 'list sources with `unlearn lm sources`');
   const parsed = corpusOptionsSchema.safeParse(options);
   if (!parsed.success) throw new UnlearnError('INVALID_PARAMS', `corpus options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 'see `unlearn lm train --help`');
   const o = parsed.data;

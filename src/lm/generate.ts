@@ -7,14 +7,14 @@ import { z } from 'zod';
 import { UnlearnError } from '../errors.js';
 import { Rng } from '../engine/rng.js';
 import { disposeKvCache, forwardCached, type KvCache, type LanguageModel } from './model.js';
-import { BOS, NUM_BYTES, decode, encode } from './tokenizer.js';
+import { BOS, NUM_BYTES, decode, decodeEscaped, encode } from './tokenizer.js';
 
 export const sampleOptionsSchema = z.object({
   maxNewTokens: z.number().int().min(1).max(4096).default(64),
   /** `greedy` = argmax; `sample` = softmax(logits / temperature), restricted to the top-k when topK > 0. */
   strategy: z.enum(['greedy', 'sample']).default('greedy'),
   temperature: z.number().positive().default(1),
-  topK: z.number().int().min(0).default(0),
+  topK: z.number().int().min(0).max(NUM_BYTES, `top-k is at most ${NUM_BYTES} (the byte vocabulary)`).default(0),
   seed: z.number().int().default(0),
 });
 export type SampleOptions = z.infer<typeof sampleOptionsSchema>;
@@ -87,15 +87,18 @@ export function continueTokens(m: LanguageModel, seqs: number[][], options: Part
   return out;
 }
 
-/** Text continuations of text prompts (any lengths; batched by token length). */
-export function generate(m: LanguageModel, prompts: string[], options: Partial<SampleOptions> = {}): string[] {
+/**
+ * Text continuations of text prompts (any lengths; batched by token length). `escape`: bytes that
+ * are not valid UTF-8 are shown as `\xNN` ({@link decodeEscaped}) instead of U+FFFD — for display.
+ */
+export function generate(m: LanguageModel, prompts: string[], options: Partial<SampleOptions> = {}, escape = false): string[] {
   const seqs = prompts.map((p) => [BOS, ...encode(p)]);
   const res: string[] = new Array(prompts.length);
   const byLen = new Map<number, number[]>();
   seqs.forEach((s, i) => byLen.set(s.length, [...(byLen.get(s.length) ?? []), i]));
   for (const idx of byLen.values()) {
     const outs = continueTokens(m, idx.map((i) => seqs[i]), options);
-    idx.forEach((i, j) => (res[i] = decode(outs[j])));
+    idx.forEach((i, j) => (res[i] = escape ? decodeEscaped(outs[j]) : decode(outs[j])));
   }
   return res;
 }

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { modelHash, readVerifiedModelDir, writeDirAtomic } from '../models/io.js';
+import { sealManifest } from '../models/seal.js';
 import type { CorpusOptions } from './data.js';
 import { modelFromArrays, paramShapes, type LanguageModel, type LmConfig } from './model.js';
 import { TOKENIZER_CONFIG, type TokenizerConfig } from './tokenizer.js';
@@ -64,7 +65,7 @@ export async function saveLm(dir: string, m: LanguageModel, manifest: Omit<LmMan
     'model.json': { sha256: sha256(modelJson), bytes: Buffer.byteLength(modelJson) },
     'weights.bin': { sha256: sha256(weights), bytes: weights.byteLength },
   };
-  const full: LmManifest = { ...manifest, files, modelHash: modelHash(files['model.json'].sha256, files['weights.bin'].sha256) };
+  const full: LmManifest = sealManifest({ ...manifest, files, modelHash: modelHash(files['model.json'].sha256, files['weights.bin'].sha256) });
   await writeDirAtomic(dir, { 'model.json': modelJson, 'weights.bin': weights, 'manifest.json': JSON.stringify(full, null, 1) + '\n' });
   return full;
 }

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import type { LmAudit } from './audit/index.js';
 import { COST_BUDGET, LM_PLOTS, PPL_BUDGET, lmHtml, lmHtmlWithPlots, lmMarkdown, lmReportSpecs, type LmReport, type LmReportRow } from './report.js';
 
-const k = (original: number, paraphraseMax: number) => ({ original, paraphraseMax, paraphraseMean: paraphraseMax / 2, chance: 0.25, probes: 8 });
+const k = (original: number, maxWording: number) => ({ original, maxWording, paraphraseMean: maxWording / 2, chance: 0.25, probes: 8 });
 /** A synthetic audit with the given forget-source figures (retained figures fixed). */
 function audit(o: { verbMem: number; know: number; para: number; auc: number; privLeak?: number; relearn?: number; ppl: number }): LmAudit {
   return {
@@ -42,15 +42,16 @@ const MARKDOWN = [
   '',
   'Model `tiny` (123,456 parameters), corpus abcdef012345, backend cpu.',
   '',
-  '| model       | guarantee | VerbMem | know (orig) | know (max para) | MIA AUC | PrivLeak | relearn VerbMem | relearn know | retained ppl | retained VerbMem | retained know | time (s) | cost vs retrain |',
-  '|:------------|:----------|--------:|------------:|----------------:|--------:|---------:|----------------:|-------------:|-------------:|-----------------:|--------------:|---------:|----------------:|',
-  '| original    | none      |   0.800 |        0.88 |            1.00 |   0.900 |    0.500 |           0.850 |         0.50 |        2.000 |            0.300 |          0.75 |    500.0 |             n/a |',
-  '| retrain     | exact     |   0.200 |        0.25 |            0.38 |   0.600 |    0.000 |           0.300 |         0.50 |        2.040 |            0.300 |          0.75 |    400.0 |           1.000 |',
-  '| grad-ascent | none      |   0.100 |        0.13 |            0.50 |   0.300 |   -0.500 |           0.700 |         0.50 |        2.500 |            0.300 |          0.75 |     20.0 |           0.050 |',
-  '| npo         | none      |     n/a |        0.25 |             n/a |   0.550 |      n/a |             n/a |          n/a |        2.060 |            0.300 |          0.75 |     40.0 |           0.100 |',
+  '| model       | guarantee | VerbMem | know (orig) | know (max wording) | MIA AUC | PrivLeak | relearn VerbMem | relearn know | retained ppl | retained VerbMem | retained know | time (s) | cost vs retrain |',
+  '|:------------|:----------|--------:|------------:|-------------------:|--------:|---------:|----------------:|-------------:|-------------:|-----------------:|--------------:|---------:|----------------:|',
+  '| original    | none      |   0.800 |        0.88 |               1.00 |   0.900 |    0.500 |           0.850 |         0.50 |        2.000 |            0.300 |          0.75 |    500.0 |             n/a |',
+  '| retrain     | exact     |   0.200 |        0.25 |               0.38 |   0.600 |    0.000 |           0.300 |         0.50 |        2.040 |            0.300 |          0.75 |    400.0 |           1.000 |',
+  '| grad-ascent | none      |   0.100 |        0.13 |               0.50 |   0.300 |   -0.500 |           0.700 |         0.50 |        2.500 |            0.300 |          0.75 |     20.0 |           0.050 |',
+  '| npo         | none      |     n/a |        0.25 |                n/a |   0.550 |      n/a |             n/a |          n/a |        2.060 |            0.300 |          0.75 |     40.0 |           0.100 |',
   '',
   '- VerbMem: mean ROUGE-L F1 of the greedy continuation of forget-source passage prefixes vs the true text (MUSE).',
-  '- know (orig): fraction of knowledge probes whose answer ranks first among distractors in the source\'s wording; know (max para): fraction answered under at least one paraphrase (worst case for the unlearning).',
+  '- know (orig): fraction of knowledge probes whose answer ranks first among distractors in the source\'s wording; know (max wording): fraction answered under at least one wording, the original or a paraphrase (the attacker\'s best case; never below know (orig)).',
+  '- Target: for VerbMem, both knowledge columns and MIA AUC the target is the retrained model\'s value (the `retrain` row), not 0 — a model that never saw the source still completes common phrases and answers some probes from the other sources.',
   '- MIA AUC: loss attack, forget-source training vs held-out passages; PrivLeak = (AUC − AUC_retrained)/AUC_retrained (≈ 0 ideal).',
   '- relearn: the same audits after fine-tuning on held-out passages of the forgotten source (relearning attack).',
   '- retained ppl: perplexity per byte on the retained sources\' held-out passages; retained VerbMem / know: the audits on the retained sources.',
@@ -83,7 +84,7 @@ test('trade-off: cost vs perplexity ratio to the original, rows without cost ski
 
 test('forgetting: four audits per model, n/a dropped, the retrained model flagged as the reference', () => {
   const data = values(lmReportSpecs(report).forgetting);
-  assert.equal(data.length, 4 * 4 - 3); // npo: VerbMem NaN, best paraphrase NaN, no relearning
+  assert.equal(data.length, 4 * 4 - 3); // npo: VerbMem NaN, best wording NaN, no relearning
   assert.ok(data.every((d) => typeof d.value === 'number' && Number.isFinite(d.value)));
   assert.deepEqual(
     data.filter((d) => d.model === 'npo').map((d) => [d.metric, d.value]),
@@ -94,7 +95,7 @@ test('forgetting: four audits per model, n/a dropped, the retrained model flagge
     [
       ['retrain', 'VerbMem', 0.2],
       ['retrain', 'knowledge (original wording)', 0.25],
-      ['retrain', 'knowledge (best paraphrase)', 0.375],
+      ['retrain', 'knowledge (best wording)', 0.375],
       ['retrain', 'VerbMem after relearning', 0.3],
     ],
   );
@@ -122,7 +123,7 @@ test('HTML: one inline SVG per plot, the table, no script; lmHtml alone stays ta
   assert.match(html, /<table><thead><tr><th>model<\/th><th>guarantee<\/th><th>VerbMem<\/th>/);
   assert.equal(html.match(/<tr>/g)?.length, 1 + rows.length);
   assert.match(html, /<td>grad-ascent<\/td><td>none<\/td><td>0\.100<\/td>/);
-  for (const title of ['Forgetting audits per model', 'Utility vs cost', 'PrivLeak per model', 'knowledge (best paraphrase)', 'VerbMem after relearning']) assert.ok(html.includes(title), title);
+  for (const title of ['Forgetting audits per model', 'Utility vs cost', 'PrivLeak per model', 'knowledge (best wording)', 'VerbMem after relearning']) assert.ok(html.includes(title), title);
   assert.doesNotMatch(html, /NaN/);
   const plain = lmHtml(report);
   assert.doesNotMatch(plain, /<svg/);
@@ -132,7 +133,7 @@ test('HTML: one inline SVG per plot, the table, no script; lmHtml alone stays ta
 test('n/a everywhere: no original, no costs, NaN values → empty plots, still rendered', async () => {
   const nan = (a: LmAudit): LmAudit => ({
     ...a,
-    forget: { ...a.forget, verbMem: NaN, knowledge: { ...a.forget.knowledge, original: NaN, paraphraseMax: Number.POSITIVE_INFINITY }, privLeak: undefined },
+    forget: { ...a.forget, verbMem: NaN, knowledge: { ...a.forget.knowledge, original: NaN, maxWording: Number.POSITIVE_INFINITY }, privLeak: undefined },
     relearned: undefined,
   });
   const bad: LmReport = { ...report, rows: rows.slice(1).map((r) => ({ ...r, audit: nan(r.audit), costVsRetrain: r.name === 'npo' ? NaN : undefined })) };

@@ -32,13 +32,13 @@ const f2 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 
 /** The comparison table: forget-source audits, relearning, utility, cost. */
 export function lmTable(rows: LmReportRow[]): string {
   return markdownTable(
-    ['model', 'guarantee', 'VerbMem', 'know (orig)', 'know (max para)', 'MIA AUC', 'PrivLeak', 'relearn VerbMem', 'relearn know', 'retained ppl', 'retained VerbMem', 'retained know', 'time (s)', 'cost vs retrain'],
+    ['model', 'guarantee', 'VerbMem', 'know (orig)', 'know (max wording)', 'MIA AUC', 'PrivLeak', 'relearn VerbMem', 'relearn know', 'retained ppl', 'retained VerbMem', 'retained know', 'time (s)', 'cost vs retrain'],
     rows.map((r) => [
       r.name,
       r.guarantee,
       f3(r.audit.forget.verbMem),
       f2(r.audit.forget.knowledge.original),
-      f2(r.audit.forget.knowledge.paraphraseMax),
+      f2(r.audit.forget.knowledge.maxWording),
       f3(r.audit.forget.mia.auc),
       f3(r.audit.forget.privLeak),
       f3(r.audit.relearned?.verbMem),
@@ -54,7 +54,8 @@ export function lmTable(rows: LmReportRow[]): string {
 
 const LEGEND = [
   'VerbMem: mean ROUGE-L F1 of the greedy continuation of forget-source passage prefixes vs the true text (MUSE).',
-  'know (orig): fraction of knowledge probes whose answer ranks first among distractors in the source\'s wording; know (max para): fraction answered under at least one paraphrase (worst case for the unlearning).',
+  'know (orig): fraction of knowledge probes whose answer ranks first among distractors in the source\'s wording; know (max wording): fraction answered under at least one wording, the original or a paraphrase (the attacker\'s best case; never below know (orig)).',
+  'Target: for VerbMem, both knowledge columns and MIA AUC the target is the retrained model\'s value (the `retrain` row), not 0 — a model that never saw the source still completes common phrases and answers some probes from the other sources.',
   'MIA AUC: loss attack, forget-source training vs held-out passages; PrivLeak = (AUC − AUC_retrained)/AUC_retrained (≈ 0 ideal).',
   'relearn: the same audits after fine-tuning on held-out passages of the forgotten source (relearning attack).',
   'retained ppl: perplexity per byte on the retained sources\' held-out passages; retained VerbMem / know: the audits on the retained sources.',
@@ -111,7 +112,7 @@ export function lmReportSpecs(r: LmReport): Record<LmPlot, TopLevelSpec> {
   const metrics: [string, (a: LmAudit) => number | undefined][] = [
     ['VerbMem', (a) => a.forget.verbMem],
     ['knowledge (original wording)', (a) => a.forget.knowledge.original],
-    ['knowledge (best paraphrase)', (a) => a.forget.knowledge.paraphraseMax],
+    ['knowledge (best wording)', (a) => a.forget.knowledge.maxWording],
     ['VerbMem after relearning', (a) => a.relearned?.verbMem],
   ];
   const forgetting = r.rows.flatMap((row) =>

@@ -44,3 +44,36 @@ export function decode(ids: ArrayLike<number>): string {
   for (let i = 0; i < ids.length; i++) if (ids[i] < NUM_BYTES) bytes.push(ids[i]);
   return decoder.decode(new Uint8Array(bytes));
 }
+
+const strict = new TextDecoder('utf-8', { fatal: true });
+
+/** Byte length of the UTF-8 sequence a lead byte starts (1–4), or 0 for a byte that cannot start one. */
+const seqLength = (b: number) => (b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0);
+
+/**
+ * Like {@link decode}, but every byte that is not part of a valid UTF-8 sequence is shown as `\xNN`
+ * (two hex digits) instead of U+FFFD, so sampled bytes stay visible; a literal backslash is `\\`.
+ */
+export function decodeEscaped(ids: ArrayLike<number>): string {
+  const bytes = Uint8Array.from(Array.from(ids).filter((i) => i < NUM_BYTES));
+  let out = '';
+  for (let i = 0; i < bytes.length; ) {
+    const n = seqLength(bytes[i]);
+    let text: string | undefined;
+    if (n > 0 && i + n <= bytes.length) {
+      try {
+        text = strict.decode(bytes.subarray(i, i + n));
+      } catch {
+        text = undefined;
+      }
+    }
+    if (text === undefined) {
+      out += `\\x${bytes[i].toString(16).padStart(2, '0')}`;
+      i += 1;
+    } else {
+      out += text === '\\' ? '\\\\' : text;
+      i += n;
+    }
+  }
+  return out;
+}

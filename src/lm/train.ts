@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { UnlearnError } from '../errors.js';
+import { checkDivergence } from '../train/divergence.js';
 import { Rng, deriveSeed } from '../engine/rng.js';
 import type { LmDocument } from './data.js';
 import { forward, tokenLogProbsFromLogits, variables, type LanguageModel } from './model.js';
@@ -147,6 +148,8 @@ export interface TrainResult {
 /**
  * Train `m` in place with Adam on `docs` for `recipe.steps` steps (seeded batches).
  * `onStep(step, loss)` is called after each step.
+ * @throws UnlearnError NUMERIC_ERROR when a step's loss is NaN/∞ or diverges (over 10× the starting
+ *   loss, src/train/divergence.ts).
  */
 export function trainLm(m: LanguageModel, docs: LmDocument[], recipe: LmRecipe, onStep?: (step: number, loss: number) => void): TrainResult {
   const t0 = performance.now();
@@ -154,6 +157,8 @@ export function trainLm(m: LanguageModel, docs: LmDocument[], recipe: LmRecipe, 
   const opt = tf.train.adam(recipe.learningRate);
   const vars = variables(m);
   const losses: number[] = [];
+  // Starting loss: the first step's or that of a uniform byte model (ln V), whichever is larger.
+  let reference = NaN;
   try {
     for (let s = 0; s < recipe.steps; s++) {
       const b = stream.next();
@@ -161,6 +166,8 @@ export function trainLm(m: LanguageModel, docs: LmDocument[], recipe: LmRecipe, 
         const t = batchTensors(b);
         return nllLoss(m, t);
       }, recipe.clipNorm, `at step ${s}`);
+      if (Number.isNaN(reference)) reference = Math.max(loss, Math.log(m.config.vocabSize));
+      checkDivergence(loss, reference, `at step ${s}`, 'lower the learning rate (--lr, or learningRate in --params)');
       losses.push(loss);
       onStep?.(s, loss);
     }

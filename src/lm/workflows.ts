@@ -24,9 +24,14 @@ export function defaultProbes(): KnowledgeProbe[] {
   return readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort().flatMap((f) => loadProbes(join(dir, f)));
 }
 
-/** Corpus options matching a config: passages fit BOS + passage in the context. */
+/**
+ * Corpus options matching a config: passages of T = contextLength bytes, so that BOS + passage is
+ * T + 1 tokens and the inputs fill all T positions (position t predicts byte t). With passages of
+ * T − 1 bytes the last position only ever held padding with weight 0, so its embedding wpe[T−1]
+ * got no gradient and generation past T − 1 tokens used an untrained vector.
+ */
 export function corpusFor(config: LmConfig, options: Partial<CorpusOptions> = {}): LmCorpus {
-  return loadLmCorpus({ passageBytes: config.contextLength - 1, ...options });
+  return loadLmCorpus({ passageBytes: config.contextLength, ...options });
 }
 
 /** The corpus a stored model was trained on, checked against its fingerprint. @throws UnlearnError DATASET_INVALID. */
@@ -91,6 +96,7 @@ export async function lmRetrainWorkflow(o: { config: string | LmConfig; corpus?:
 /**
  * Forget `source` with `method` (or `retrain`) starting from a model; saves when `out` is given.
  * @throws UnlearnError SUBJECT_NOT_FOUND when the source is not in the model's lineage;
+ *   INVALID_PARAMS when it has no passages or is all that is left of the lineage;
  *   UNKNOWN_METHOD / INVALID_PARAMS for the method.
  */
 export async function lmForget(o: { model: LanguageModel; manifest: LmManifest | Omit<LmManifest, 'files' | 'modelHash'>; corpus: LmCorpus; source: string; method: string; params?: Record<string, unknown>; seed?: number; out?: string; onStep?: (s: number, l: number) => void; /** Overrides the parent hash (default: the input model's). */ parent?: string | null }): Promise<{ model: LanguageModel; manifest: Omit<LmManifest, 'files' | 'modelHash'> & Partial<LmManifest>; seconds: number; notes: string[] }> {
@@ -104,6 +110,8 @@ export async function lmForget(o: { model: LanguageModel; manifest: LmManifest |
   const docs = lineageDocs(o.corpus, removedBefore);
   const forget = docs.filter((d) => d.source === o.source);
   const retain = docs.filter((d) => d.source !== o.source);
+  if (forget.length === 0) throw new UnlearnError('INVALID_PARAMS', `source "${o.source}" has no training passages: there is nothing to unlearn`, 'pick a source the model was trained on');
+  if (retain.length === 0) throw new UnlearnError('INVALID_PARAMS', `source "${o.source}" is the whole training set: no retain set is left to unlearn against`, 'train a new model from scratch on other sources instead');
   const seed = o.seed ?? o.manifest.seed;
   const t0 = performance.now();
   const res = await method.run(o.model, params, { forget, retain, seed, onStep: o.onStep });
@@ -116,6 +124,8 @@ export async function lmForget(o: { model: LanguageModel; manifest: LmManifest |
     lineage: { sources: o.manifest.lineage.sources.filter((s) => !removed.includes(s)), numPassages: retain.length, passageIdsSha256: hashIds(retain.map((d) => d.id)) },
     parent: o.parent !== undefined ? o.parent : 'modelHash' in o.manifest && o.manifest.modelHash ? o.manifest.modelHash : lmHash(o.model),
     method: { id: method.id, guarantee: method.guarantee, params },
+    // retrain runs the recipe merged with --params: record the recipe actually used.
+    recipe: method.id === 'retrain' ? parseRecipe(params as Partial<LmRecipe>) : o.manifest.recipe,
     removed: { sources: removed, numPassages: removedIds.length, passageIdsSha256: hashIds(removedIds) },
     seed,
     timings: { wallSeconds: seconds },

@@ -17,20 +17,24 @@ export function buildModel(specIn: ModelSpec, seed: number): tfl.LayersModel {
     throw new UnlearnError('INVALID_PARAMS', `invalid model spec: ${parsed.error.issues[0]?.message}`, 'see src/models/spec.ts');
   }
   const spec = parsed.data;
-  const model = tfl.sequential();
+  // Fixed layer names (tfjs would number them by a process-wide counter): the same spec and seed
+  // then serialise to the same model.json bytes, so equal weights give equal model hashes.
+  let n = 0;
+  const name = (kind: string) => `${kind}_${n++}`;
+  const model = tfl.sequential({ name: spec.kind });
   const inputShape = spec.inputShape;
   const flatIn = inputShape.length === 1;
   switch (spec.kind) {
     case 'logreg':
-      if (!flatIn) model.add(tfl.layers.flatten({ inputShape }));
-      model.add(tfl.layers.dense({ units: spec.numClasses, ...(flatIn ? { inputShape } : {}) }));
+      if (!flatIn) model.add(tfl.layers.flatten({ inputShape, name: name('flatten') }));
+      model.add(tfl.layers.dense({ units: spec.numClasses, name: name('dense'), ...(flatIn ? { inputShape } : {}) }));
       break;
     case 'mlp':
-      if (!flatIn) model.add(tfl.layers.flatten({ inputShape }));
+      if (!flatIn) model.add(tfl.layers.flatten({ inputShape, name: name('flatten') }));
       spec.hidden.forEach((units, i) =>
-        model.add(tfl.layers.dense({ units, activation: spec.activation, ...(i === 0 && flatIn ? { inputShape } : {}) })),
+        model.add(tfl.layers.dense({ units, activation: spec.activation, name: name('dense'), ...(i === 0 && flatIn ? { inputShape } : {}) })),
       );
-      model.add(tfl.layers.dense({ units: spec.numClasses }));
+      model.add(tfl.layers.dense({ units: spec.numClasses, name: name('dense') }));
       break;
     case 'cnn': {
       if (inputShape.length !== 3) {
@@ -38,13 +42,13 @@ export function buildModel(specIn: ModelSpec, seed: number): tfl.LayersModel {
       }
       spec.filters.forEach((filters, i) => {
         model.add(
-          tfl.layers.conv2d({ filters, kernelSize: spec.kernelSize, padding: 'same', activation: 'relu', ...(i === 0 ? { inputShape } : {}) }),
+          tfl.layers.conv2d({ filters, kernelSize: spec.kernelSize, padding: 'same', activation: 'relu', name: name('conv2d'), ...(i === 0 ? { inputShape } : {}) }),
         );
-        model.add(tfl.layers.maxPooling2d({ poolSize: 2 }));
+        model.add(tfl.layers.maxPooling2d({ poolSize: 2, name: name('pool') }));
       });
-      model.add(tfl.layers.flatten());
-      model.add(tfl.layers.dense({ units: spec.dense, activation: 'relu' }));
-      model.add(tfl.layers.dense({ units: spec.numClasses }));
+      model.add(tfl.layers.flatten({ name: name('flatten') }));
+      model.add(tfl.layers.dense({ units: spec.dense, activation: 'relu', name: name('dense') }));
+      model.add(tfl.layers.dense({ units: spec.numClasses, name: name('dense') }));
       break;
     }
   }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { UnlearnError } from '../errors.js';
 import type { SubjectIndex } from '../data/pseudonym.js';
 import type { ModelEvaluation } from '../eval/evaluate.js';
-import type { ForgetSelector, ForgetSet } from '../unlearn/forgetSet.js';
+import type { ForgetSelector, ForgetSet } from '../data/forgetSet.js';
 import type { ModelManifest } from './manifest.js';
 
 /**

@@ -8,6 +8,7 @@ import { initEngine } from '../engine/backend.js';
 import { isUnlearnError } from '../errors.js';
 import { buildModel, cloneModel, weightsToHost } from './build.js';
 import { hashInMemory, loadModel, saveModel } from './io.js';
+import { claimOutDir } from './staging.js';
 import type { ModelManifest } from './manifest.js';
 import { hashIds } from '../data/dataset.js';
 import type { ModelSpec } from './spec.js';
@@ -53,7 +54,9 @@ test('save → load round-trips the weights and the hash; no temp directory is l
   assert.deepEqual(weightsToHost(loaded.model), weightsToHost(model));
   assert.equal(loaded.manifest.modelHash, saved.modelHash);
   assert.deepEqual(readdirSync(dir), ['m']);
-  // Overwriting an existing directory is atomic too.
+  // Overwriting an existing directory (claimed with --force) is atomic too; unclaimed, it is refused.
+  await assert.rejects(saveModel(join(dir, 'm'), buildModel(spec, 4), manifest()), (e: unknown) => isUnlearnError(e, 'IO_ERROR'));
+  claimOutDir(join(dir, 'm'), { force: true });
   await saveModel(join(dir, 'm'), buildModel(spec, 4), manifest());
   assert.deepEqual(readdirSync(dir), ['m']);
   assert.notEqual((await loadModel(join(dir, 'm'))).manifest.modelHash, saved.modelHash);
@@ -96,5 +99,53 @@ test('missing, truncated or tampered files fail with MODEL_MISSING / MODEL_CORRU
     edit(m);
     await writeFile(join(d, 'manifest.json'), JSON.stringify(m));
     await assert.rejects(loadModel(d), (e) => isUnlearnError(e, 'MODEL_CORRUPT'), name);
+  }
+});
+
+test('defect 4: the same model built in two contexts (fresh process, after other models) has the same modelHash', async () => {
+  const cnn: ModelSpec = { kind: 'cnn', inputShape: [8, 8, 1], numClasses: 3, filters: [2], kernelSize: 3, dense: 4 };
+  const hashOf = async (s: ModelSpec) => {
+    const m = buildModel(s, 11);
+    const h = await hashInMemory(m);
+    m.dispose();
+    return h;
+  };
+  const first = { mlp: await hashOf(spec), cnn: await hashOf(cnn) };
+  for (let i = 0; i < 3; i++) buildModel(spec, i).dispose(); // shifts tfjs's automatic layer counters
+  assert.equal(await hashOf(spec), first.mlp);
+  assert.equal(await hashOf(cnn), first.cnn);
+  // Another process (as the CLI or the demo would build it) gives the same hash.
+  const script = `import { initEngine } from ${JSON.stringify(new URL('../engine/backend.ts', import.meta.url).href)};
+import { buildModel } from ${JSON.stringify(new URL('./build.ts', import.meta.url).href)};
+import { hashInMemory } from ${JSON.stringify(new URL('./io.ts', import.meta.url).href)};
+await initEngine('cpu');
+buildModel(${JSON.stringify(cnn)}, 1);
+process.stdout.write(await hashInMemory(buildModel(${JSON.stringify(spec)}, 11)));`;
+  const { execFileSync } = await import('node:child_process');
+  const other = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  assert.equal(other.trim().slice(-64), first.mlp);
+  // A saved and reloaded model keeps its hash.
+  const dir = join(await mkdtemp(join(tmpdir(), 'unlearn-hash-')), 'm');
+  const m = buildModel(spec, 11);
+  const saved = await saveModel(dir, m, manifest());
+  assert.equal(saved.modelHash, first.mlp);
+  const re = await loadModel(dir);
+  assert.equal(await hashInMemory(re.model), first.mlp);
+  assert.doesNotMatch(await readFile(join(dir, 'model.json'), 'utf8'), /sequential_\d|_Dense\d/);
+});
+
+test('defect 5: the whole manifest is sealed — an edited recipe is MODEL_CORRUPT; the software versions are recorded', async () => {
+  const dir = join(await mkdtemp(join(tmpdir(), 'unlearn-seal-')), 'm');
+  const saved = await saveModel(dir, buildModel(spec, 2), manifest());
+  assert.equal(saved.software?.unlearn, JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')).version);
+  assert.match(saved.software?.tfjs ?? '', /^\d+\.\d+\.\d+/);
+  assert.ok(saved.software?.backend && saved.software.node === process.version);
+  assert.equal((await loadModel(dir)).manifest.manifestSha256, saved.manifestSha256);
+  const text = await readFile(join(dir, 'manifest.json'), 'utf8');
+  for (const edit of [(m: ModelManifest) => (m.recipe.learningRate = 0.5), (m: ModelManifest) => (m.method.guarantee = 'certified'), (m: ModelManifest) => ((m.spec as { hidden: number[] }).hidden = [9]), (m: ModelManifest) => delete m.manifestSha256]) {
+    const m = JSON.parse(text) as ModelManifest;
+    edit(m);
+    await writeFile(join(dir, 'manifest.json'), JSON.stringify(m, null, 1));
+    await assert.rejects(loadModel(dir), (e: unknown) => isUnlearnError(e, 'MODEL_CORRUPT') && /manifestSha256/.test((e as Error).message));
   }
 });

@@ -2,12 +2,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { UnlearnError } from '../errors.js';
-import { releaseStaging, stagingPath } from './staging.js';
+import { commitStaging, releaseStaging, stagingPath } from './staging.js';
 import type { ModelManifest } from './manifest.js';
 import { hashIds } from '../data/dataset.js';
+import { checkSeal, sealManifest } from './seal.js';
 
 /** A loaded model and its manifest. */
 export interface StoredModel {
@@ -58,43 +59,33 @@ export async function ensureDir(dir: string): Promise<void> {
 }
 
 /**
- * Write files into `dir` atomically: everything goes to a sibling temp directory, each file is
- * fsynced, then the temp dir is renamed over `dir` (an existing `dir` is replaced). A crash leaves
- * either the old directory or the new one, never a half-written one.
- * @throws UnlearnError IO_ERROR when the parent cannot be written.
+ * Write files into `dir` atomically: everything goes to a sibling staging directory, each file is
+ * fsynced, then the staging directory is moved into place by {@link commitStaging} — no-replace
+ * unless `dir` was claimed with `--force` (see src/models/staging.ts) or `replace` is set. A crash
+ * leaves either the old directory or the new one, never a half-written one.
+ * @throws UnlearnError IO_ERROR when the parent cannot be written or `dir` appeared meanwhile.
  */
-export async function writeDirAtomic(dir: string, files: Record<string, Uint8Array | string>): Promise<void> {
-  const parent = dirname(dir);
+export async function writeDirAtomic(dir: string, files: Record<string, Uint8Array | string>, opts: { replace?: boolean } = {}): Promise<void> {
   const tmp = stagingPath(dir);
   try {
-    await ensureDir(parent);
+    await ensureDir(dirname(tmp));
     await mkdir(tmp);
     for (const [name, data] of Object.entries(files)) await writeFileSynced(join(tmp, name), data);
-    await replaceDir(tmp, dir);
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     releaseStaging(tmp);
+    if (e instanceof UnlearnError) throw e;
     throw new UnlearnError('IO_ERROR', `cannot write ${dir}: ${(e as Error).message}`, 'check the output path and free disk space');
   }
+  await commitStaging(tmp, dir, opts);
 }
 
 /**
- * Move a fully written staging directory to `dir`, replacing an existing `dir` (renamed aside,
- * then removed), so a reader sees the old directory or the new one, never a mix.
+ * Serialise a model to the TensorFlow.js LayersModel file format: model.json text + weights.bin bytes.
+ * Layer and model names are canonical ({@link canonicalNames}), so the same architecture and weights
+ * give the same bytes — and the same `modelHash` — in every process (tfjs's automatic names such as
+ * `sequential_2` or `dense_Dense3` count the models built before in the process).
  */
-export async function replaceDir(staging: string, dir: string): Promise<void> {
-  if (existsSync(dir)) {
-    const old = `${staging}-old`;
-    await rename(dir, old);
-    await rename(staging, dir);
-    await rm(old, { recursive: true, force: true });
-  } else {
-    await rename(staging, dir);
-  }
-  releaseStaging(staging);
-}
-
-/** Serialise a model to the TensorFlow.js LayersModel file format: model.json text + weights.bin bytes. */
 export async function serializeModel(model: tfl.LayersModel): Promise<{ modelJson: string; weights: Uint8Array }> {
   let artifacts: tf.io.ModelArtifacts | undefined;
   await model.save(
@@ -106,14 +97,46 @@ export async function serializeModel(model: tfl.LayersModel): Promise<{ modelJso
   if (!artifacts?.weightData || !artifacts.weightSpecs) throw new Error('model.save produced no weights');
   const wd = artifacts.weightData;
   const weights = new Uint8Array(Array.isArray(wd) ? tf.io.concatenateArrayBuffers(wd) : wd);
+  const { topology, weightSpecs } = canonicalNames(artifacts.modelTopology as Topology, artifacts.weightSpecs);
   const modelJson = JSON.stringify({
-    modelTopology: artifacts.modelTopology,
+    modelTopology: topology,
     format: 'layers-model',
     generatedBy: artifacts.generatedBy,
     convertedBy: null,
-    weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
+    weightsManifest: [{ paths: ['weights.bin'], weights: weightSpecs }],
   });
   return { modelJson, weights };
+}
+
+type Topology = { class_name?: string; config?: { name?: string; layers?: { class_name: string; name?: string; config: { name?: string }; inbound_nodes?: unknown }[]; input_layers?: unknown; output_layers?: unknown } };
+
+/**
+ * Rename the model `model` and its i-th layer `<class>_<i>` (e.g. `dense_3`), in the layer configs,
+ * the node references of a functional model and the weight names (`<layer>/kernel`).
+ */
+export function canonicalNames(topology: Topology, specs: tf.io.WeightsManifestEntry[]): { topology: Topology; weightSpecs: tf.io.WeightsManifestEntry[] } {
+  const t = structuredClone(topology);
+  const layers = t.config?.layers;
+  if (!t.config || !Array.isArray(layers)) return { topology: t, weightSpecs: specs };
+  const map = new Map<string, string>();
+  layers.forEach((l, i) => {
+    const old = l.config?.name ?? l.name;
+    const name = `${l.class_name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase()}_${i}`;
+    if (old) map.set(old, name);
+    if (l.config) l.config.name = name;
+    if (l.name !== undefined) l.name = name;
+  });
+  const rename = (v: unknown): unknown => (typeof v === 'string' ? (map.get(v) ?? v) : Array.isArray(v) ? v.map(rename) : v);
+  for (const l of layers) if (l.inbound_nodes !== undefined) l.inbound_nodes = rename(l.inbound_nodes);
+  if (t.config.input_layers !== undefined) t.config.input_layers = rename(t.config.input_layers);
+  if (t.config.output_layers !== undefined) t.config.output_layers = rename(t.config.output_layers);
+  t.config.name = 'model';
+  const weightSpecs = specs.map((w) => {
+    const cut = w.name.indexOf('/');
+    const layer = cut < 0 ? w.name : w.name.slice(0, cut);
+    return map.has(layer) ? { ...w, name: map.get(layer)! + w.name.slice(layer.length) } : w;
+  });
+  return { topology: t, weightSpecs };
 }
 
 /**
@@ -130,7 +153,7 @@ export async function saveModel(
     'model.json': { sha256: sha256(modelJson), bytes: Buffer.byteLength(modelJson) },
     'weights.bin': { sha256: sha256(weights), bytes: weights.byteLength },
   };
-  const full: ModelManifest = { ...manifest, files, modelHash: modelHash(files['model.json'].sha256, files['weights.bin'].sha256) };
+  const full: ModelManifest = sealManifest({ ...manifest, files, modelHash: modelHash(files['model.json'].sha256, files['weights.bin'].sha256) });
   await writeDirAtomic(dir, {
     'model.json': modelJson,
     'weights.bin': weights,
@@ -147,8 +170,8 @@ export async function hashInMemory(model: tfl.LayersModel): Promise<string> {
 
 /**
  * Read a model directory's `manifest.json`, `model.json` and `weights.bin`, checking that all three
- * exist, that the manifest is JSON of the given `format`, and that both files match the sizes and
- * sha256 the manifest records. Shared by every model format with this layout.
+ * exist, that the manifest is JSON of the given `format` with an intact seal (src/models/seal.ts),
+ * and that both files match the sizes and sha256 the manifest records. Shared by every model format with this layout.
  * @throws UnlearnError MODEL_MISSING (`hint` names the command that writes such directories),
  *   INVALID_ARGS when the directory holds another kind of model of this project (naming it and
  *   the commands it goes with), or MODEL_CORRUPT.
@@ -169,6 +192,7 @@ export async function readVerifiedModelDir<M extends { format?: string; files: M
   }
   checkModelKind(dir, manifest, format, hint);
   if (manifest?.format !== format || !manifest.files) throw corrupt(`manifest.json is not a ${format} manifest`);
+  checkSeal(manifest, dir);
   for (const f of ['model.json', 'weights.bin']) if (!existsSync(join(dir, f))) throw missing(f);
   const modelJson = await readFile(join(dir, 'model.json'));
   const weights = await readFile(join(dir, 'weights.bin'));

@@ -1,4 +1,5 @@
 import type { ModelSpec } from './spec.js';
+import type { SoftwareVersions } from './seal.js';
 import type { TrainRecipe } from '../train/recipe.js';
 
 /** Guarantee levels of a model version (DESIGN.md §2). */
@@ -37,4 +38,8 @@ export interface ModelManifest {
   createdAt: string;
   /** Method- or model-kind-specific facts (e.g. SISA shards, certified budget). */
   extra?: Record<string, unknown>;
+  /** Versions of the software that wrote this manifest (src/models/seal.ts). */
+  software?: SoftwareVersions;
+  /** sha256 of this manifest's canonical JSON without this field: any edit is detected on load (src/models/seal.ts). */
+  manifestSha256?: string;
 }

@@ -1,4 +1,4 @@
-import type { Comparison } from '../eval/compare.js';
+import type { Comparison } from '../workflows/compare.js';
 import { markdownTable, pct, signedPct } from './table.js';
 
 /** The comparison table: one row per model, columns RA, FA, TA, MIA AUC, time (s), cost vs retrain, gaps to retrain. */

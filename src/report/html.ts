@@ -6,7 +6,7 @@
  */
 import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
-import type { BenchResult } from '../eval/benchmark.js';
+import type { BenchResult } from '../workflows/benchmark.js';
 import { BIN_WIDTH } from '../eval/challengeScore.js';
 import { leaderboardTable } from './leaderboard.js';
 
@@ -99,7 +99,7 @@ export function reportSpecs(b: BenchResult): Record<'tradeoff' | 'epsilon' | 'li
         color,
       },
     },
-    lira: rocSpec('lira', 'LiRA (online) ROC: forget vs test under each method\'s models'),
+    lira: rocSpec('lira', 'LiRA (online) ROC: forget vs same-class test examples under each method\'s models'),
     ulira: rocSpec('ulira', 'U-LiRA ROC: method\'s models vs retrained models on the forget set'),
   };
 }

@@ -1,7 +1,7 @@
 /**
  * The method leaderboard of a benchmark (src/eval/benchmark.ts) as Markdown and JSON.
  */
-import type { BenchResult, BenchRow } from '../eval/benchmark.js';
+import type { BenchResult, BenchRow } from '../workflows/benchmark.js';
 import { markdownTable, pct } from './table.js';
 
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
@@ -53,7 +53,7 @@ export function leaderboardMarkdown(b: BenchResult): string {
     'retrained models; score = F × RA ratio × TA ratio. `retrain (ceiling)` is N further retrained models (other seeds) scored the same',
     'way: the best F attainable at this N (the estimator is biased at finite N, so it is well below 1). `original` repeats θ_o N times',
     '(its outputs collapse, so ε is capped and F = 0). Loss-MIA AUC is forget vs test (ideal: the retrained value); LiRA attacks each',
-    'model with K shadow models (forget = members, test = non-members); U-LiRA tells the method\'s models from retrained ones on the',
+    'model with K shadow models (forget = members, test examples of the forget set\'s classes = non-members); U-LiRA tells the method\'s models from retrained ones on the',
     'forget set using shadows unlearned by the same method (ideal 0.5). Cost = mean method wall time / mean retrain wall time.',
     '',
   ].join('\n');

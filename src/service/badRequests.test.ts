@@ -6,8 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createToken } from './auth.js';
-import { CERTIFICATE_TYP } from './certify.js';
-import { verifyJson } from './evidence/jws.js';
+import { verifyCertificate } from './evidence/certificate.js';
 import { verifyLog } from './evidence/log.js';
 import { storeLogStorage } from './ledger.js';
 import { testService, waitFor } from './testing.js';
@@ -147,12 +146,12 @@ describe('bad requests: each a documented 4xx problem+json', () => {
 
   test('a certificate with one byte flipped does not verify', async () => {
     const { certificate } = (await (await svc.api(`${R}/${done}/certificate`, { token: tokens.requester })).json()) as { certificate: string };
-    assert.ok((await verifyJson(certificate, svc.ctx.ledger.jwks(), CERTIFICATE_TYP)).ok);
+    assert.ok((await verifyCertificate(certificate, svc.ctx.ledger.jwks())).ok);
     const parts = certificate.split('.');
     const payload = Buffer.from(parts[1], 'base64url');
     payload[payload.length >> 1] ^= 0x01;
     const flipped = [parts[0], payload.toString('base64url'), parts[2]].join('.');
-    const v = await verifyJson(flipped, svc.ctx.ledger.jwks(), CERTIFICATE_TYP);
+    const v = await verifyCertificate(flipped, svc.ctx.ledger.jwks());
     assert.equal(v.ok, false);
   });
 

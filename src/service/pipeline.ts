@@ -18,9 +18,9 @@ import { ensureDir } from '../models/io.js';
 import type { Job, JobQueue } from '../jobs/queue.js';
 import type { JobContext } from '../jobs/runner.js';
 import type { Executor, PlanRow, RequestRow, VersionRow } from '../store/store.js';
-import { completeWithCertificate, type ModelClaim } from './certify.js';
+import { completeWithCertificate, flattenFigures, type ModelClaim } from './certify.js';
 import type { ServiceContext } from './context.js';
-import { checkAudits, ruleFor, type AuditFigure, type AuditName, type Guarantee, type Purpose } from './evidence/policy.js';
+import { checkAudits, describeGuarantee, ruleFor, type AuditFigure, type AuditName, type Guarantee, type Purpose } from './evidence/policy.js';
 import { transition, type Status } from './lifecycle.js';
 import { candidatesFor, forgetIdsOf, planRequest, requiredGuarantee, termsOf, type Candidate } from './planner.js';
 import { lineageIndex, versionRow, publishVersion, type AnyManifest } from './registry.js';
@@ -57,7 +57,7 @@ export async function handlePlan(ctx: ServiceContext, job: Job): Promise<void> {
       return;
     }
     if (!plan.plans.length) {
-      await completeWithCertificate(ctx, t, r, [], { outcome: 'no-data', lineageEvidence: { modelsChecked: plan.checked.models, versionsChecked: plan.checked.versions, versionsHoldingSubject: 0, note: 'no registered model version lists this subject or these ids in its training lineage' } });
+      await completeWithCertificate(ctx, t, r, [], { outcome: 'no-data', evidence: { modelsChecked: plan.checked.models, versionsChecked: plan.checked.lineage, note: 'no registered model version lists this subject or these ids in its training lineage' } });
       return;
     }
     const { rows, terms } = termsOf(ctx, r, plan.required, plan.plans, now);
@@ -97,7 +97,7 @@ export async function scheduleBatches(ctx: ServiceContext, queue: JobQueue): Pro
     const urgent = plans.some((p) => requests.get(p.request_id)!.deadline_at - now < 2 * 86_400_000);
     if (!(enough || urgent || now - oldest >= window)) continue;
     const id = await ctx.store.tx(async (t) => {
-      const jobId = await queue.enqueue({ kind: 'unlearn', dedupeKey: `unlearn:${plans.map((p) => `${p.id}/${p.method}`).sort().join(',')}`, payload: { modelId, planIds: plans.map((p) => p.id) }, maxAttempts: 3 }, t);
+      const jobId = await queue.enqueue({ kind: 'unlearn', dedupeKey: `unlearn:${plans.map((p) => `${p.id}/${p.method}`).sort().join(',')}`, payload: { modelId, planIds: plans.map((p) => p.id) }, maxAttempts: 10 }, t);
       await ctx.store.updatePlans(plans.map((p) => p.id), { status: 'scheduled', job_id: jobId }, t);
       for (const rid of new Set(plans.map((p) => p.request_id))) {
         const r = (await ctx.store.request(rid, t))!;
@@ -218,7 +218,7 @@ async function unlearnBatch(ctx: ServiceContext, deps: UnlearnDeps, job: Job, jc
   const cand = fresh.find((c) => c.method === plans[0].method) ?? fresh.find((c) => c.chosen) ?? alternatives.find((c) => c.chosen)!;
   if (!forgetIds.length) {
     // Nothing of these requests is left in the current version (an earlier batch removed it).
-    await publish(ctx, jc, job, plans, current, null, { figures: { lineageExcludes: 0, note: 'the current version already excludes the data' } }, cand, 0, []);
+    await publish(ctx, jc, job, plans, current, null, { figures: { lineageExcludes: 0, note: 'the current version already excludes the data' } }, cand, 0, [], deps.probe);
     return;
   }
   const staging = join(ctx.dataRoot, 'staging', `${job.id}-${job.attempt}`);
@@ -240,7 +240,7 @@ async function unlearnBatch(ctx: ServiceContext, deps: UnlearnDeps, job: Job, jc
   if (existsSync(final)) await rm(staging, { recursive: true, force: true });
   else await rename(staging, final);
   deps.probe?.('renamed');
-  await publish(ctx, jc, job, plans, current, { dir: final, manifest: res.manifest as AnyManifest }, verdict, cand, res.seconds, res.notes);
+  await publish(ctx, jc, job, plans, current, { dir: final, manifest: res.manifest as AnyManifest }, verdict, cand, res.seconds, res.notes, deps.probe);
 }
 
 const rank = (g: Guarantee) => ({ approximate: 0, certified: 1, exact: 2 })[g.kind];
@@ -266,7 +266,7 @@ async function escalate(ctx: ServiceContext, jc: JobContext, job: Job, plans: Pl
 }
 
 /** Publish (one transaction): the new version, current pointer, superseded versions, plans done, job done, requests completed with certificates. */
-async function publish(ctx: ServiceContext, jc: JobContext, job: Job, plans: PlanRow[], input: VersionRow, out: { dir: string; manifest: AnyManifest } | null, verdict: { figures: Record<string, unknown> }, cand: Candidate, seconds: number, notes: string[]): Promise<void> {
+async function publish(ctx: ServiceContext, jc: JobContext, job: Job, plans: PlanRow[], input: VersionRow, out: { dir: string; manifest: AnyManifest } | null, verdict: { figures: Record<string, unknown> }, cand: Candidate, seconds: number, notes: string[], probe?: (point: string) => void): Promise<void> {
   const lineage = out ? await lineageIndex(ctx, out.manifest) : [];
   const now = ctx.now();
   await ctx.store.tx(async (t) => {
@@ -276,6 +276,7 @@ async function publish(ctx: ServiceContext, jc: JobContext, job: Job, plans: Pla
       const row = versionRow(input.model_id, out.dir, out.manifest, now);
       outputId = row.id;
       await publishVersion(ctx, t, row, lineage, { job: job.id, path: cand.path, notes });
+      probe?.('publishing');
       // Every version of this model holding the requests' data, and their descendants, is superseded.
       for (const v of await affectedVersionsOf(ctx, t, input.model_id, plans)) {
         if (v.id === outputId) continue;
@@ -299,13 +300,14 @@ async function publish(ctx: ServiceContext, jc: JobContext, job: Job, plans: Pla
         const alts = JSON.parse(p.alternatives) as Candidate[];
         const used = p.job_id === job.id ? cand : alts.find((c) => c.method === p.method) ?? alts[0];
         claims.push({
-          model: p.model_id,
-          inputVersion: p.version_id,
-          outputVersion: p.output_version!,
+          modelId: p.model_id,
+          inputHash: p.version_id,
+          outputHash: p.output_version!,
           method: o?.method ?? p.method,
           path: used.path,
-          guarantee: used.guarantee as unknown as Record<string, unknown>,
-          figures: p.job_id === job.id ? verdict.figures : { recordedIn: `job ${p.job_id}` },
+          guarantee: used.guarantee,
+          statement: describeGuarantee(used.guarantee),
+          figures: flattenFigures(p.job_id === job.id ? verdict.figures : { recordedIn: `job ${p.job_id}` }),
           examplesRemoved: (await forgetIdsOf(ctx, r, (await ctx.store.version(p.version_id, t))!)).length,
           supersededVersions: p.job_id === job.id ? superseded : [],
         });

@@ -132,7 +132,7 @@ export async function candidatesFor(ctx: ServiceContext, v: VersionRow, forgetId
  * the request's models), the forget ids in each, the candidates. Models none of whose versions
  * hold the request's data do not appear.
  */
-export async function planRequest(ctx: ServiceContext, r: RequestRow, ex: Executor): Promise<{ required: Guarantee; plans: ModelPlan[]; checked: { models: number; versions: number } }> {
+export async function planRequest(ctx: ServiceContext, r: RequestRow, ex: Executor): Promise<{ required: Guarantee; plans: ModelPlan[]; checked: { models: number; lineage: { model: string; version: string; trainIdsSha256: string }[] } }> {
   const required = requiredGuarantee(ctx, r.purpose as Purpose, r.requested_guarantee);
   const onlyModels = r.models ? new Set(JSON.parse(r.models) as string[]) : undefined;
   const all = await ex.selectFrom('model_versions').selectAll().where('superseded_by', 'is', null).execute();
@@ -157,7 +157,7 @@ export async function planRequest(ctx: ServiceContext, r: RequestRow, ex: Execut
     const candidates = await candidatesFor(ctx, target, forgetIds, required, ex);
     plans.push({ modelId, version: target, forgetIds, candidates, chosen: candidates.find((c) => c.chosen)! });
   }
-  return { required, plans, checked: { models: new Set(all.map((v) => v.model_id)).size, versions: all.length } };
+  return { required, plans, checked: { models: new Set(all.map((v) => v.model_id)).size, lineage: all.map((v) => ({ model: v.model_id, version: v.id, trainIdsSha256: (JSON.parse(v.manifest) as AnyManifest).lineage.trainIdsSha256 })) } };
 }
 
 /** The example ids of a request in a version's lineage. */

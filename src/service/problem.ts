@@ -26,6 +26,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   CONFLICT: 409,
   RATE_LIMITED: 429,
   PAYLOAD_TOO_LARGE: 413,
+  VERIFICATION_FAILED: 422,
 };
 
 /** A problem+json body (RFC 9457 §3). */

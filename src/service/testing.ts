@@ -19,7 +19,7 @@ import { startService, type RunningService, type ServeOptions } from './server.j
 /** A policy with second-scale batching windows, for tests and the demo. */
 export const FAST_POLICY = `version: 1
 deadlineDays: 30
-deleteSupersededAfterDays: 0
+deleteSupersededAfterDays: 1
 purposes:
   privacy:
     guarantee: { certified: { epsilon: 1, delta: 1.0e-5 } }

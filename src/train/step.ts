@@ -23,7 +23,9 @@ export function trainableVariables(model: tfl.LayersModel): tf.Variable[] {
 
 /**
  * One optimisation step: gradients of `lossFn()` w.r.t. `vars`, plus `weightDecay`·w when set
- * (L2, PyTorch SGD convention), applied by `optimizer`. Returns the loss value as a host number
+ * (L2, PyTorch SGD convention), multiplied elementwise by `mask[i]` for `vars[i]` when a mask is
+ * given (0/1 float32 of the variable's shape: masked-out entries get a zero gradient, e.g. SalUn's
+ * saliency mask), applied by `optimizer`. Returns the loss value as a host number
  * (nats for CE losses; without the decay term). Allocates no tensors that outlive the call.
  * @throws UnlearnError NUMERIC_ERROR when the loss is NaN or infinite (`where` names the step).
  */
@@ -31,13 +33,14 @@ export function optimizeStep(
   optimizer: tf.Optimizer,
   vars: tf.Variable[],
   lossFn: () => tf.Scalar,
-  opts: { weightDecay?: number; where?: string } = {},
+  opts: { weightDecay?: number; where?: string; mask?: tf.Tensor[] } = {},
 ): number {
   const value = tf.tidy(() => {
     const { value, grads } = tf.variableGrads(lossFn, vars);
     if (opts.weightDecay) {
       for (const v of vars) grads[v.name] = tf.add(grads[v.name], tf.mul(v, opts.weightDecay));
     }
+    if (opts.mask) vars.forEach((v, i) => (grads[v.name] = tf.mul(grads[v.name], opts.mask![i])));
     optimizer.applyGradients(grads);
     return value;
   });

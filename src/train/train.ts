@@ -6,6 +6,7 @@ import { Rng, deriveSeed } from '../engine/rng.js';
 import { UnlearnError } from '../errors.js';
 import { serializeModel, writeDirAtomic } from '../models/io.js';
 import { batchIndices, batchTensors } from './batches.js';
+import { checkDivergence } from './divergence.js';
 import { crossEntropy } from './loss.js';
 import { createProgress } from './progress.js';
 import type { TrainRecipe } from './recipe.js';
@@ -33,7 +34,8 @@ export interface TrainResult {
  * `recipe` (optimizer, learning rate, epochs, batch size, weight decay). Shuffling is seeded:
  * epoch e uses the permutation from `deriveSeed(recipe.seed, 'shuffle/e')`, so the same model,
  * data and recipe give bit-identical weights on the same backend.
- * @throws UnlearnError NUMERIC_ERROR if the loss becomes NaN/∞; INVALID_PARAMS if `indices` is empty.
+ * @throws UnlearnError NUMERIC_ERROR if the loss becomes NaN/∞ or an epoch's mean loss diverges
+ *   (over 10× the starting loss, src/train/divergence.ts); INVALID_PARAMS if `indices` is empty.
  */
 export async function trainModel(
   model: tfl.LayersModel,
@@ -49,6 +51,9 @@ export async function trainModel(
   const stepsPerEpoch = Math.ceil(indices.length / recipe.batchSize);
   const progress = createProgress(opts.label ?? 'train', recipe.epochs * stepsPerEpoch, opts.quiet);
   const epochLosses: number[] = [];
+  // The loss of an uninformed model (ln C) or the first step's, whichever is larger (see checkDivergence).
+  const classes = Number(model.outputs[0].shape.at(-1)) || 2;
+  let reference = NaN;
   try {
     for (let epoch = 1; epoch <= recipe.epochs; epoch++) {
       const rng = new Rng(deriveSeed(recipe.seed, `shuffle/${epoch}`));
@@ -61,6 +66,7 @@ export async function trainModel(
             weightDecay: recipe.weightDecay,
             where: `at epoch ${epoch}`,
           });
+          if (Number.isNaN(reference)) reference = Math.max(loss, Math.log(classes));
           sum += loss * idx.length;
           count += idx.length;
           progress.tick({ loss });
@@ -70,6 +76,7 @@ export async function trainModel(
         }
       }
       epochLosses.push(sum / Math.max(count, 1));
+      checkDivergence(epochLosses[epochLosses.length - 1], reference, `at epoch ${epoch}`, 'lower the learning rate (--lr, or learningRate in --params)');
       if (opts.checkpointDir) await writeCheckpoint(join(opts.checkpointDir, `epoch-${epoch}`), model, epoch, recipe);
       await opts.onEpoch?.(epoch, sum / Math.max(count, 1));
     }
@@ -87,5 +94,5 @@ export async function writeCheckpoint(dir: string, model: tfl.LayersModel, epoch
     'model.json': modelJson,
     'weights.bin': weights,
     'checkpoint.json': JSON.stringify({ epoch, recipe }) + '\n',
-  });
+  }, { replace: true });
 }

@@ -8,8 +8,8 @@ import { batchIndices, batchTensors } from '../train/batches.js';
 import { crossEntropy, distillKl } from '../train/loss.js';
 import { createProgress, type Progress } from '../train/progress.js';
 import { makeOptimizer, optimizeStep, trainableVariables } from '../train/step.js';
-import { optimizerParams, resolveOptimizer } from './common.js';
-import type { UnlearningMethod } from './method.js';
+import { optimizerParams, resolveOptimizer, teacherLogits } from './common.js';
+import type { UnlearnContext, UnlearningMethod } from './method.js';
 
 export const ScrubParams = z
   .object({
@@ -46,17 +46,26 @@ export const scrub: UnlearningMethod<ScrubParams> = {
   reference: 'Kurmanji, Triantafillou, Hayes, Triantafillou, "Towards Unbounded Machine Unlearning", NeurIPS 2023',
   paramsSchema: ScrubParams,
   async run(original, params, ctx) {
+    return runScrub(original, params, ctx, 'scrub');
+  },
+};
+
+/**
+ * The SCRUB loop (see {@link scrub}) under progress label / seed label `label`; `onEpoch` sees the
+ * student after each epoch (e.g. to keep checkpoints, as `scrub-r` does).
+ */
+export function runScrub(original: tfl.LayersModel, params: ScrubParams, ctx: UnlearnContext, label: string, onEpoch?: (epoch: number, student: tfl.LayersModel) => void) {
     const student = cloneModel(original, ctx.spec);
     const opt = resolveOptimizer(params, ctx);
     const optimizer = makeOptimizer(opt);
     const vars = trainableVariables(student);
     const train = ctx.split.train;
-    const rng = new Rng(deriveSeed(ctx.seed, 'scrub'));
+    const rng = new Rng(deriveSeed(ctx.seed, label));
     const fbs = params.forgetBatchSize ?? opt.batchSize;
     const maxEpochs = Math.min(params.msteps, params.epochs);
     const total =
       maxEpochs * Math.ceil(ctx.forget.forgetIdx.length / fbs) + params.epochs * Math.ceil(ctx.forget.retainIdx.length / opt.batchSize);
-    const progress = createProgress('scrub', total, ctx.quiet);
+    const progress = createProgress(label, total, ctx.quiet);
     const history: { epoch: number; maxLoss?: number; minLoss: number }[] = [];
     const pass = (idx: Int32Array, bs: number, loss: (x: tf.Tensor, y: tf.Tensor1D, s: tf.Tensor, t: tf.Tensor) => tf.Scalar, where: string) =>
       runPass(train, idx, bs, rng, progress, (x, y) =>
@@ -80,18 +89,13 @@ export const scrub: UnlearningMethod<ScrubParams> = {
           `in scrub min-step, epoch ${epoch}`,
         );
         history.push({ epoch, maxLoss, minLoss });
+        onEpoch?.(epoch, student);
       }
     } finally {
       progress.stop();
       optimizer.dispose();
     }
     return { model: student, details: { effective: opt, history } };
-  },
-};
-
-/** Teacher logits (inference mode); the teacher's variables are never in the optimised list. */
-function teacherLogits(teacher: tfl.LayersModel, x: tf.Tensor): tf.Tensor {
-  return teacher.apply(x, { training: false }) as tf.Tensor;
 }
 
 /** One shuffled pass over `idx`; `step` runs one optimisation step and returns its loss. Returns the mean loss. */

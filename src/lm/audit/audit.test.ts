@@ -38,7 +38,8 @@ test('paraphrase audit takes the max over paraphrases, not the mean', () => {
   // probe c: nothing known.
   const r = aggregateProbes(['a', 'b', 'c'], [[1, 2, 3, 2], [2, 4, 4, 1], [3, 2, 2, 4]], [4, 4, 4]);
   close(r.original, 1 / 3);
-  close(r.paraphraseMax, 1 / 3); // only b leaks under a paraphrase
+  close(r.maxWording, 2 / 3); // a leaks in its own wording, b under a paraphrase: the max includes the original
+  assert.ok(r.maxWording >= r.original, 'the attacker\'s best case is never below the original wording');
   close(r.paraphraseMean, (0 + 1 / 3 + 0) / 3); // the mean would understate b's leak
   assert.equal(r.perProbe[1].anyWording, true);
   assert.equal(r.perProbe[2].anyWording, false);

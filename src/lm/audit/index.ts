@@ -48,7 +48,7 @@ export interface LmAudit {
   seconds: number;
 }
 
-const summary = (k: KnowledgeResult): KnowledgeSummary => ({ original: k.original, paraphraseMax: k.paraphraseMax, paraphraseMean: k.paraphraseMean, chance: k.chance, probes: k.perProbe.length });
+const summary = (k: KnowledgeResult): KnowledgeSummary => ({ original: k.original, maxWording: k.maxWording, paraphraseMean: k.paraphraseMean, chance: k.chance, probes: k.perProbe.length });
 
 /** Interleave documents of several sources (round-robin by source, each in index order), first n. */
 export function spread(docs: LmDocument[], n: number): LmDocument[] {

@@ -5,8 +5,8 @@
  * prompt (length-normalised, as lm-evaluation-harness's byte-normalised accuracy). A probe is
  * *known* under a wording when the answer ranks first.
  *
- * Reworded-prompt auditing takes the best case for the attacker: a probe leaks when ANY wording
- * ranks the answer first (max over paraphrases), as the audits of "Who's Harry Potter" found the
+ * Reworded-prompt auditing takes the best case for the attacker: a probe leaks when ANY wording —
+ * the original or a paraphrase — ranks the answer first (max over wordings), as the audits of "Who's Harry Potter" found the
  * knowledge by rephrasing (Shi et al. 2024; Lynch et al. 2024).
  */
 import { readFileSync } from 'node:fs';
@@ -106,8 +106,11 @@ export interface ProbeScore {
 export interface KnowledgeResult {
   /** Fraction of probes known under the original wording. */
   original: number;
-  /** Fraction known under at least one paraphrase (worst case for the unlearning, best for the attacker). */
-  paraphraseMax: number;
+  /**
+   * Fraction known under at least one wording, the original included: the max over all wordings
+   * (worst case for the unlearning, best for the attacker), so never below `original`.
+   */
+  maxWording: number;
   /** Mean over probes of the fraction of paraphrases that rank the answer first. */
   paraphraseMean: number;
   /** Chance level: mean of 1/(1 + #distractors). */
@@ -120,13 +123,13 @@ export function answerRank(scores: number[]): number {
   return 1 + scores.slice(1).filter((s) => s >= scores[0]).length;
 }
 
-/** Aggregate per-wording ranks into a result (max over paraphrases, not the mean). */
+/** Aggregate per-wording ranks into a result (max over all wordings, the original included; not the mean). */
 export function aggregateProbes(ids: string[], ranks: number[][], numCandidates: number[]): KnowledgeResult {
   const perProbe: ProbeScore[] = ranks.map((r, i) => ({ id: ids[i], ranks: r, original: r[0] === 1, anyWording: r.some((x) => x === 1), anyParaphrase: r.slice(1).some((x) => x === 1) }));
   const n = perProbe.length || 1;
   return {
     original: perProbe.filter((p) => p.original).length / n,
-    paraphraseMax: perProbe.filter((p) => p.anyParaphrase).length / n,
+    maxWording: perProbe.filter((p) => p.anyWording).length / n,
     paraphraseMean: ranks.reduce((s, r) => s + r.slice(1).filter((x) => x === 1).length / (r.length - 1), 0) / n,
     chance: numCandidates.reduce((s, k) => s + 1 / k, 0) / n,
     perProbe,

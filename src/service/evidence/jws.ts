@@ -21,6 +21,11 @@ export async function signJson(payload: unknown, keys: KeyRing, typ: string): Pr
 export async function verifyJson(jws: string, jwks: JSONWebKeySet, typ: string): Promise<{ ok: boolean; payload?: Record<string, unknown>; kid?: string; problems: string[] }> {
   const text = jws.trim();
   if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(text)) return { ok: false, problems: ['not a JWS compact serialisation (three base64url parts separated by dots)'] };
+  // Every part must be canonical base64url (the unused low bits of the last character zero), so
+  // that no two strings carry one signature: any changed character invalidates the JWS.
+  if (text.split('.').some((part) => Buffer.from(part, 'base64url').toString('base64url') !== part)) {
+    return { ok: false, problems: ['a part of the JWS is not canonical base64url'] };
+  }
   let header;
   try {
     header = decodeProtectedHeader(text);

@@ -14,6 +14,7 @@
  * records itself inside its own transaction with {@link buildRecord}.
  */
 import type { JSONWebKeySet } from 'jose';
+import { z } from 'zod';
 import { UnlearnError } from '../../errors.js';
 import { canonicalJson } from './canonical.js';
 import type { KeyRing } from './keys.js';
@@ -26,6 +27,7 @@ import {
   inclusionProof,
   leafHash,
   rootFromLeafHashes,
+  rootsAtSizes,
   toB64u,
   verifyConsistency,
   verifyInclusion,
@@ -237,6 +239,16 @@ export class TransparencyLog {
     };
   }
 
+  /**
+   * The stored record of entry `index`: its canonical JSON text, exactly the bytes hashed.
+   * @throws UnlearnError INVALID_PARAMS when there is no such entry.
+   */
+  async record(index: number): Promise<string> {
+    const [row] = Number.isSafeInteger(index) && index >= 0 ? await this.storage.entries(index, index + 1) : [];
+    if (!row) throw new UnlearnError('INVALID_PARAMS', `log entry ${index} does not exist`, 'give an index below the log size');
+    return row.json;
+  }
+
   private async sizeAtMost(treeSize?: number): Promise<number> {
     const size = await this.storage.size();
     if (treeSize === undefined) return size;
@@ -263,6 +275,36 @@ export function checkConsistency(p: ConsistencyProof): boolean {
   } catch {
     return false;
   }
+}
+
+/** A log as a JSON document (what `unlearn log verify --file` reads): rows with base64url leaf hashes, and signed tree heads. */
+export interface LogExport {
+  entries: { index: number; json: string; leafHash: string }[];
+  treeHeads: SignedTreeHead[];
+}
+
+/** Export every row of a log storage, with the given signed tree heads. */
+export async function exportLog(storage: LogStorage, treeHeads: SignedTreeHead[] = []): Promise<LogExport> {
+  const rows = await storage.entries(0, await storage.size());
+  return { entries: rows.map((r) => ({ index: r.index, json: r.json, leafHash: toB64u(r.leafHash) })), treeHeads };
+}
+
+const exportSchema = z.object({
+  entries: z.array(z.object({ index: z.int().min(0), json: z.string(), leafHash: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a base64url SHA-256') })),
+  treeHeads: z.array(z.object({ treeSize: z.int().min(0), rootHash: z.string(), timestamp: z.string(), signature: z.string() })).default([]),
+});
+
+/**
+ * Parse a {@link LogExport} (e.g. `JSON.parse` of a file) into rows and tree heads.
+ * @throws UnlearnError INVALID_PARAMS naming the first bad field.
+ */
+export function parseLogExport(value: unknown, name = 'log export'): { entries: StoredLogEntry[]; treeHeads: SignedTreeHead[] } {
+  const r = exportSchema.safeParse(value);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new UnlearnError('INVALID_PARAMS', `${name}: ${i.path.join('.') || '(top level)'}: ${i.message}`, 'give {"entries": [{"index", "json", "leafHash"}], "treeHeads": [...]}');
+  }
+  return { entries: r.data.entries.map((e) => ({ ...e, leafHash: fromB64u(e.leafHash) })), treeHeads: r.data.treeHeads };
 }
 
 /** One problem found by {@link verifyLog}: the log index concerned, its kind, one line of detail. */
@@ -351,6 +393,7 @@ export async function verifyLog(entries: StoredLogEntry[], signedTreeHeads: Sign
   // 6. Signed tree heads.
   const recomputed: Uint8Array[] = [];
   for (let i = 0; i < size; i++) recomputed.push(genuine.get(i)?.hash ?? new Uint8Array(HASH_BYTES));
+  const roots = rootsAtSizes(recomputed, signedTreeHeads.map((h) => h.treeSize));
   let matched = 0;
   for (const head of [...signedTreeHeads].sort((a, b) => a.treeSize - b.treeSize)) {
     if (jwks) {
@@ -360,12 +403,11 @@ export async function verifyLog(entries: StoredLogEntry[], signedTreeHeads: Sign
         continue;
       }
     }
-    if (toB64u(rootFromLeafHashes(recomputed.slice(0, head.treeSize))) === head.rootHash) {
+    if (toB64u(roots.get(head.treeSize)!) === head.rootHash) {
       matched = head.treeSize;
       continue;
     }
-    const explained = problems.some((p) => p.index < head.treeSize);
-    if (!explained) {
+    if (!problems.some((p) => p.index < head.treeSize)) {
       problems.push({ index: matched, kind: 'edited', detail: `entries ${matched}..${head.treeSize - 1} do not hash to the signed tree head of size ${head.treeSize}: one was edited, inserted or removed and the chain rewritten` });
     }
   }

@@ -11,6 +11,7 @@ import {
   leafHash,
   nodeHash,
   rootFromLeafHashes,
+  rootsAtSizes,
   toB64u,
   toHex,
   verifyConsistency,
@@ -72,6 +73,16 @@ test('leaf hashes and roots of sizes 0..8 match the published vectors', () => {
   assert.equal(toHex(emptyRoot()), ROOTS[0]);
   for (let n = 0; n <= 8; n++) assert.equal(toHex(rootFromLeafHashes(leafHashesOf(n))), ROOTS[n], `size ${n}`);
   assert.equal(toHex(nodeHash(fromHex(LEAF_HASHES[0]!), fromHex(LEAF_HASHES[1]!))), ROOTS[2]);
+});
+
+test('rootsAtSizes (compact range) gives every prefix root of the vectors and of random trees', () => {
+  const all = rootsAtSizes(leafHashesOf(8), [...Array(9).keys()]);
+  for (let n = 0; n <= 8; n++) assert.equal(toHex(all.get(n)!), ROOTS[n], `size ${n}`);
+  const hs = Array.from({ length: 100 }, (_, i) => leafHash(Uint8Array.of(i, i >> 8)));
+  const sizes = [0, 1, 2, 3, 31, 32, 33, 63, 64, 65, 99, 100];
+  const got = rootsAtSizes(hs, sizes);
+  for (const m of sizes) assert.deepEqual(got.get(m), rootFromLeafHashes(hs.slice(0, m)), `size ${m}`);
+  assert.throws(() => rootsAtSizes(hs, [101]), (e) => isUnlearnError(e, 'INVALID_PARAMS'));
 });
 
 test('inclusion proofs match and verify against the published vectors', () => {

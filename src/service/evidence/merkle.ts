@@ -86,6 +86,34 @@ export function rootFromLeafHashes(leafHashes: Uint8Array[]): Uint8Array {
 }
 
 /**
+ * The roots of the trees over the first m leaves, for every m in `sizes`, in one pass: a compact
+ * range (the roots of the perfect subtrees of the prefix, one per set bit of m) is extended leaf
+ * by leaf, and a prefix's MTH is that range folded from the right. O(n + |sizes|·log n) hashes.
+ * @throws UnlearnError INVALID_PARAMS for a size outside 0..n.
+ */
+export function rootsAtSizes(leafHashes: Uint8Array[], sizes: number[]): Map<number, Uint8Array> {
+  for (const m of sizes) checkSize('tree size', m, leafHashes.length);
+  const want = new Set(sizes);
+  const out = new Map<number, Uint8Array>();
+  if (want.has(0)) out.set(0, emptyRoot());
+  const range: { hash: Uint8Array; size: number }[] = [];
+  leafHashes.forEach((h, i) => {
+    let node = { hash: h, size: 1 };
+    while (range.length && range[range.length - 1]!.size === node.size) {
+      const left = range.pop()!;
+      node = { hash: nodeHash(left.hash, node.hash), size: 2 * node.size };
+    }
+    range.push(node);
+    if (want.has(i + 1)) {
+      let r = range[range.length - 1]!.hash;
+      for (let k = range.length - 2; k >= 0; k--) r = nodeHash(range[k]!.hash, r);
+      out.set(i + 1, r);
+    }
+  });
+  return out;
+}
+
+/**
  * The inclusion proof (audit path, RFC 9162 §2.1.3.1 PATH(m, D[n])) for leaf `index` in the
  * tree over all of `leafHashes`: the sibling hashes from the leaf up to the root.
  * @throws UnlearnError INVALID_PARAMS when index is not in 0..n-1.

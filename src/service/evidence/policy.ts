@@ -115,7 +115,7 @@ function explain(issue: z.core.$ZodIssue, prefix: PropertyKey[]): { path: Proper
     if (branches.length) return explain(branches[0]!, path);
     return { path, message: 'give exact, {certified: {epsilon, delta}} or {approximate: {audits: {name: margin}}}' };
   }
-  if (issue.code === 'invalid_type' && issue.input === undefined) return { path, message: 'required' };
+  if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) return { path, message: 'required' };
   return { path, message: issue.message };
 }
 

@@ -1,27 +1,23 @@
 /**
  * Certified models as model versions on disk: training (`unlearn train --certified`,
- * `--model ridge`), deletion requests (`unlearn forget` on an `unlearn-certified/1` directory) and
- * evaluation (`unlearn eval`), registered as a {@link ModelFormatHandler}.
+ * `--model ridge`), featurising, removal from a model in memory. The `unlearn-certified/1` format
+ * handler (`unlearn forget` / `unlearn eval` on such a directory) is src/workflows/certifiedFormat.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hashIds, type DataSplit, type Dataset } from '../../data/dataset.js';
-import { SubjectIndex } from '../../data/pseudonym.js';
 import { loadDataset, loadSplitFor } from '../../data/registry.js';
 import { UnlearnError } from '../../errors.js';
-import { evaluatePredictor, type ModelEvaluation, type Predictor } from '../../eval/evaluate.js';
-import { accuracyOf, type Predictions } from '../../eval/predict.js';
-import type { EvalOutcome, ForgetOutcome, ForgetRequest, ModelFormatHandler } from '../../models/formats.js';
+import { accuracyOf, type Predictions, type Predictor } from '../../train/predict.js';
 import { loadModel } from '../../models/io.js';
-import { erasedSubjects, forgetSetOfVersion, selectForgetSet, type ForgetSelector, type ForgetSet } from '../forgetSet.js';
 import { extractFeatures, penultimateExtractor } from './head.js';
 import { designFrom } from './linalg.js';
 import { logisticLogits, trainCertifiedLogistic, type CertifiedData, type CertifiedLogistic } from './logistic.js';
 import { removeCertified } from './removal.js';
 import { fitRidge, removeRidge, ridgePredict, type RidgeModel } from './ridge.js';
-import { CERTIFIED_FORMAT, loadCertified, guaranteeOf, logregCertificate, saveCertified, type CertifiedManifest, type CertifiedModel, type StoredCertified } from './store.js';
+import { loadCertified, guaranteeOf, logregCertificate, saveCertified, type CertifiedManifest, type CertifiedModel, type StoredCertified } from './store.js';
 
 /** Softmax cross-entropy predictions from per-example logits (n × K, float64). */
 function fromLogits(logits: Float64Array[], labels: Int32Array): Predictions {
@@ -66,20 +62,6 @@ export function certifiedPredictor(model: CertifiedModel, labelThreshold?: numbe
   };
 }
 
-/**
- * {@link evaluatePredictor}, except that a forget set too small for the cross-validated MIA (< 2
- * examples, e.g. one removed example) gets RA/FA/TA and forget loss with MIA fields NaN.
- */
-export function evaluateCertified(p: Predictor, split: DataSplit, fs: ForgetSet, seed: number): ModelEvaluation {
-  if (fs.forgetIdx.length >= 2) return evaluatePredictor(p, split, fs, seed);
-  const r = p(split.train, fs.retainIdx);
-  const f = p(split.train, fs.forgetIdx);
-  const t = p(split.test, Int32Array.from({ length: split.test.labels.length }, (_, i) => i));
-  const forgetLoss = f.loss.reduce((a, b) => a + b, 0) / Math.max(1, f.loss.length);
-  const mia: ModelEvaluation['mia'] = { accuracy: NaN, accuracyStd: NaN, foldAccuracies: [], auc: NaN, lossAuc: NaN, nPerSide: 0, nForget: f.loss.length, nTest: t.loss.length, folds: 0, seed };
-  return { RA: accuracyOf(r), FA: accuracyOf(f), TA: accuracyOf(t), forgetLoss, mia, perExample: { forgetLoss: f.loss, memberProbability: new Float64Array(f.loss.length).fill(NaN) } };
-}
-
 /** Rebuild a frozen extractor from stored LayersModel files. */
 async function extractorFrom(files: { modelJson: Uint8Array; weights: Uint8Array }): Promise<tfl.LayersModel> {
   const json = JSON.parse(new TextDecoder().decode(files.modelJson)) as { modelTopology: object; weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] };
@@ -93,8 +75,8 @@ export function featurise(split: DataSplit, extractor: tfl.LayersModel): DataSpl
   return { ...split, train: extractFeatures(extractor, split.train), test: extractFeatures(extractor, split.test) };
 }
 
-/** Indices into split.train of the lineage ids, in train order. */
-function lineageRows(split: DataSplit, ids: string[]): Int32Array {
+/** Indices into split.train of the lineage ids, in train order. @throws UnlearnError DATASET_INVALID when an id is not in the split. */
+export function lineageRows(split: DataSplit, ids: string[]): Int32Array {
   const want = new Set(ids);
   const rows: number[] = [];
   split.train.ids.forEach((id, i) => want.has(id) && rows.push(i));
@@ -184,17 +166,11 @@ export function fitCertified(split: DataSplit, rows: Int32Array, kind: 'logreg' 
   return trainCertifiedLogistic(data, params, seed);
 }
 
-const RIDGE_NOTE = 'loss = ½(ŷ − y)² (squared target units); accuracies of ŷ thresholded at the dataset label threshold';
-
-function metricsOf(ev: ModelEvaluation, model: CertifiedModel): Record<string, unknown> {
-  const m: Record<string, unknown> = { RA: ev.RA, TA: ev.TA };
-  if (ev.FA === ev.FA) Object.assign(m, { FA: ev.FA, forgetLoss: ev.forgetLoss, miaAuc: ev.mia.auc });
-  if (model.kind === 'ridge') m.note = RIDGE_NOTE;
-  return m;
-}
+/** The note certified ridge versions carry in their metrics (what their loss and accuracies mean). */
+export const RIDGE_NOTE = 'loss = ½(ŷ − y)² (squared target units); accuracies of ŷ thresholded at the dataset label threshold';
 
 /** A loaded certified version with its (featurised) split. */
-async function open(dir: string): Promise<{ stored: StoredCertified; split: DataSplit }> {
+export async function openCertified(dir: string): Promise<{ stored: StoredCertified; split: DataSplit }> {
   const stored = await loadCertified(dir);
   const m = stored.manifest;
   const extractor = stored.extractor;
@@ -230,65 +206,4 @@ export function removeFromCertified(model: CertifiedModel, split: DataSplit, row
   return { model: m as CertifiedModel, seconds: r.seconds, notes, certificate: logregCertificate(m, r.bound, r.retrained), methodId: r.retrained ? 'certified-retrain' : 'certified-newton', guarantee };
 }
 
-/** `unlearn forget` on a certified directory. */
-async function forget(req: ForgetRequest): Promise<ForgetOutcome> {
-  if (req.method && !['certified', 'certified-newton', 'ridge-exact'].includes(req.method)) {
-    throw new UnlearnError('UNKNOWN_METHOD', `a certified model is unlearned by its own removal step, not '${req.method}'`, 'omit --method for certified models');
-  }
-  const { stored, split } = await open(req.modelDir);
-  const m = stored.manifest;
-  const seed = req.seed ?? m.seed;
-  const subjectIndex = SubjectIndex.forSplit(split);
-  const fs = selectForgetSet(split.train, m.lineage.trainIds, req.selector, { seed, resolveSubject: (s) => subjectIndex.resolve(s) });
-  const rows = lineageRows(split, m.lineage.trainIds);
-  const r = removeFromCertified(stored.model, split, rows, fs.forgetIdx, seed);
-  const remaining = Array.from(fs.retainIdx, (i) => split.train.ids[i]);
-  const removedIds = [...(m.removed?.ids ?? []), ...fs.forgetIds];
-  const evaluation = evaluateCertified(certifiedPredictor(r.model, split.meta.labelThreshold as number | undefined), split, fs, seed);
-  const subjects = [...new Set([...(m.removed?.subjects ?? []), ...erasedSubjects(split.train, fs).map((s) => subjectIndex.display(s))])];
-  const request = { ...req.selector, ...(req.selector.subjects ? { subjects: req.selector.subjects.map((s) => subjectIndex.display(subjectIndex.resolve(s))) } : {}) };
-  const manifest = await saveCertified(
-    req.out,
-    r.model,
-    {
-      dataset: m.dataset,
-      lineage: { trainIds: remaining, trainIdsSha256: hashIds(remaining), numExamples: remaining.length, numSubjects: new Set(Array.from(fs.retainIdx, (i) => split.train.subjects[i])).size },
-      seed,
-      parent: m.modelHash,
-      method: { id: r.methodId, guarantee: r.guarantee, params: { ...r.model.params } },
-      removed: { ids: removedIds, idsSha256: hashIds(removedIds), subjects, request },
-      timings: { wallSeconds: r.seconds },
-      metrics: metricsOf(evaluation, r.model),
-      features: m.features,
-      certificate: r.certificate,
-      backend: tf.getBackend(),
-      createdAt: new Date().toISOString(),
-    },
-    stored.extractor,
-  );
-  const scope = m.features
-    ? [`the guarantee covers the head only: the feature network ${m.features.sourceModelHash.slice(0, 12)} was trained on the removed examples and still carries them`]
-    : [];
-  return { manifest, evaluation, forget: fs, subjectIndex, notes: [...r.notes, ...scope] };
-}
-
-
-/** `unlearn eval` on a certified directory (the reference may be certified or a single network). */
-async function evaluate(o: { modelDir: string; referenceDir?: string; selector?: ForgetSelector }): Promise<EvalOutcome> {
-  const { stored, split } = await open(o.modelDir);
-  const m = stored.manifest;
-  const fs = forgetSetOfVersion(split.train, m, o.selector, (s) => SubjectIndex.forSplit(split).resolve(s));
-  const thr = split.meta.labelThreshold as number | undefined;
-  const model = evaluateCertified(certifiedPredictor(stored.model, thr), split, fs, m.seed);
-  let reference: ModelEvaluation | undefined;
-  if (o.referenceDir) {
-    const ref = await open(o.referenceDir);
-    if (ref.split.fingerprint !== split.fingerprint) throw new UnlearnError('DATASET_INVALID', 'the reference model was trained on other data', 'compare models of the same dataset');
-    reference = evaluateCertified(certifiedPredictor(ref.stored.model, thr), split, fs, m.seed);
-  }
-  return { model, reference, manifest: m };
-}
-
-/** The `unlearn-certified/1` format handler (registered by ./index.ts). */
-export const certifiedFormat: ModelFormatHandler = { format: CERTIFIED_FORMAT, forget, evaluate };
 export type { RidgeModel };

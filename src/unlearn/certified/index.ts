@@ -1,17 +1,9 @@
 /**
  * Certified removal for convex models (Guo et al., ICML 2020) and exact removal for ridge
- * regression. Importing this module registers the `unlearn-certified/1` model format, so
- * `unlearn forget` / `unlearn eval` on such a directory take the certified path.
+ * regression. The `unlearn-certified/1` model format handler is src/workflows/certifiedFormat.ts.
  */
-import { registerFormat } from '../../models/formats.js';
-import { certifiedFormat } from './format.js';
 import { CERTIFIED_FORMAT } from './store.js';
 
-try {
-  registerFormat(certifiedFormat);
-} catch {
-  /* already registered (the module was loaded twice, e.g. by a test runner) */
-}
 export { CERTIFIED_FORMAT };
 export { certifiedPredictor, featurise, fitCertified, removeFromCertified, trainCertifiedWorkflow, type CertifiedTrainOptions } from './format.js';
 export { extractFeatures, penultimateExtractor } from './head.js';

@@ -24,6 +24,17 @@ test('certified directory: train (ridge), forget through the format handler, loa
     const ev = await evalWorkflow({ modelDir: join(dir, 'v2') });
     assert.equal(ev.model.TA, r.evaluation.TA);
     await assert.rejects(forgetWorkflow({ modelDir: join(dir, 'v2'), selector: { ids: ['cps/0'] }, out: join(dir, 'v3') }), (e) => isUnlearnError(e, 'SUBJECT_NOT_FOUND'));
+    // Defect 8: params are validated (the removal has none: ε etc. are fixed at training); a method is a usage error, as for SISA.
+    for (const params of [{ bogus: 1 }, { epsilon: 5 }]) {
+      await assert.rejects(forgetWorkflow({ modelDir: join(dir, 'v2'), selector: { ids: ['cps/1'] }, params, out: join(dir, 'v3') }), (e) => isUnlearnError(e, 'INVALID_PARAMS') && /takes no params/.test((e as Error).message));
+    }
+    await assert.rejects(forgetWorkflow({ modelDir: join(dir, 'v2'), selector: { ids: ['cps/1'] }, method: 'scrub', out: join(dir, 'v3') }), (e) => isUnlearnError(e, 'INVALID_ARGS'));
+    // Defect 5: an edited certified manifest is refused.
+    const mp = join(dir, 'v2', 'manifest.json');
+    const text = await readFile(mp, 'utf8');
+    await writeFile(mp, text.replace(/"wallSeconds": [0-9.e-]+/, '"wallSeconds": 1234'));
+    await assert.rejects(loadCertified(join(dir, 'v2')), (e) => isUnlearnError(e, 'MODEL_CORRUPT') && /manifestSha256/.test((e as Error).message));
+    await writeFile(mp, text);
     const p = join(dir, 'v2', 'params.bin');
     const b = await readFile(p);
     b[3] ^= 1;

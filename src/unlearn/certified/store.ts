@@ -19,7 +19,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnlearnError } from '../../errors.js';
 import type { VersionManifest } from '../../models/formats.js';
-import { writeDirAtomic } from '../../models/io.js';
+import { checkModelKind, writeDirAtomic } from '../../models/io.js';
+import { checkSeal, sealManifest } from '../../models/seal.js';
 import type { CertifiedLogistic, RemovalBudget } from './logistic.js';
 import type { RidgeModel } from './ridge.js';
 
@@ -103,7 +104,7 @@ export async function saveCertified(
   const modelHash = createHash('sha256')
     .update(Object.keys(meta).sort().map((k) => `${k}:${meta[k].sha256}`).join('\n'))
     .digest('hex');
-  const full: CertifiedManifest = { ...manifest, format: CERTIFIED_FORMAT, files: meta, modelHash, model: info };
+  const full: CertifiedManifest = sealManifest({ ...manifest, format: CERTIFIED_FORMAT, files: meta, modelHash, model: info });
   await writeDirAtomic(dir, { ...all, 'manifest.json': JSON.stringify(full, null, 1) + '\n' });
   return full;
 }
@@ -121,7 +122,8 @@ const f32 = (b: Buffer) => new Float32Array(b.buffer.slice(b.byteOffset, b.byteO
 
 /**
  * Load a certified model directory, verifying every file's size and sha256 against the manifest.
- * @throws UnlearnError MODEL_MISSING (directory or file absent), MODEL_CORRUPT (bad manifest,
+ * @throws UnlearnError MODEL_MISSING (directory or file absent), INVALID_ARGS (a model of another
+ *   kind of this project, named), MODEL_CORRUPT (bad manifest,
  *   truncated or altered file, array sizes that do not fit the model).
  */
 export async function loadCertified(dir: string): Promise<StoredCertified> {
@@ -134,7 +136,9 @@ export async function loadCertified(dir: string): Promise<StoredCertified> {
   } catch (e) {
     throw corrupt(`manifest.json is not valid JSON (${(e as Error).message})`);
   }
+  checkModelKind(dir, manifest, CERTIFIED_FORMAT, 'pass a directory written by `unlearn train --certified` or `--model ridge`');
   if (manifest?.format !== CERTIFIED_FORMAT || !manifest.files || !manifest.model) throw corrupt('manifest.json is not an unlearn-certified/1 manifest');
+  checkSeal(manifest, dir);
   const bufs: Record<string, Buffer> = {};
   for (const [name, want] of Object.entries(manifest.files)) {
     const p = join(dir, name);

@@ -6,8 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Dataset } from '../../data/dataset.js';
-import type { Predictor } from '../../eval/evaluate.js';
-import type { Predictions } from '../../eval/predict.js';
+import type { Predictions, Predictor } from '../../train/predict.js';
 import { batchTensors } from '../../train/batches.js';
 
 /** `vote`: majority vote of shard labels; `mean`: argmax of the mean softmax. */

@@ -18,11 +18,8 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { hashIds, type DataSplit } from '../../data/dataset.js';
 import { UnlearnError } from '../../errors.js';
-import { evaluatePredictor, type ModelEvaluation, type Predictor } from '../../eval/evaluate.js';
-import type { LossMiaAggregate } from '../../eval/lossMia.js';
-import { accuracyOf } from '../../eval/predict.js';
-import { range } from '../../train/batches.js';
-import { erasedSubjects, selectForgetSet, type ForgetSelector, type ForgetSet } from '../forgetSet.js';
+import type { Predictor } from '../../train/predict.js';
+import { erasedSubjects, selectForgetSet, type ForgetSelector, type ForgetSet } from '../../data/forgetSet.js';
 import { ensemblePredictor } from './ensemble.js';
 import { locate, shardSize, withoutIds } from './partition.js';
 import {
@@ -42,7 +39,7 @@ import { emptyShard, lineageOf, runShardTasks, shardTask, type ShardTask } from 
 import { ensureDir } from '../../models/io.js';
 
 /** Options of {@link sisaForget}. */
-export interface SisaForgetOptions {
+export interface SisaForgetOptions<E = unknown> {
   /** Worker threads for the retrained shards (default: the number of cores; one affected shard trains in this thread). */
   workers?: number;
   /** Seed of the selection (random fractions) and of the evaluation's MIA; default the model's. */
@@ -53,20 +50,24 @@ export interface SisaForgetOptions {
   /** The request as recorded in the manifest (pseudonymised); default: the selector. */
   request?: Record<string, unknown>;
   log?: (line: string) => void;
-  /** Evaluate the new ensemble (RA/FA/TA, loss MIA; default true). The MIA needs ≥ 2 forgotten examples. */
-  evaluate?: boolean;
+  /**
+   * Evaluate the new ensemble before it is committed: called with the ensemble's predictor and the
+   * resolved forget set; `metrics` go into the manifest, `evaluation` into the result. Supplied by
+   * the caller (the workflow layer), so this module needs no metric code.
+   */
+  evaluate?: (predictor: Predictor, forget: ForgetSet) => { evaluation: E; metrics: Record<string, unknown> };
 }
 
 /** Result of {@link sisaForget}. `seconds`: wall time of the deletion (selection, shard retraining, writing), evaluation excluded. */
-export interface SisaForgetResult {
+export interface SisaForgetResult<E = unknown> {
   manifest: SisaManifest;
   forget: ForgetSet;
   seconds: number;
   /** Shards retrained: earliest affected slice and the slice they restarted after (1-based; 0 = scratch). */
   retrained: { shard: number; earliestSlice: number; fromSlice: number }[];
   notes: string[];
-  /** Absent when `evaluate: false`. */
-  evaluation?: ModelEvaluation;
+  /** What `opts.evaluate` returned; absent without it. */
+  evaluation?: E;
 }
 
 /**
@@ -76,7 +77,7 @@ export interface SisaForgetResult {
  *   not in the lineage), INVALID_PARAMS (empty selection, or every example removed), MODEL_MISSING /
  *   MODEL_CORRUPT (manifest), NUMERIC_ERROR, IO_ERROR.
  */
-export async function sisaForget(dir: string, split: DataSplit, selector: ForgetSelector | ForgetSet, out: string, opts: SisaForgetOptions = {}): Promise<SisaForgetResult> {
+export async function sisaForget<E = unknown>(dir: string, split: DataSplit, selector: ForgetSelector | ForgetSet, out: string, opts: SisaForgetOptions<E> = {}): Promise<SisaForgetResult<E>> {
   const t0 = performance.now();
   const m = await readSisaManifest(dir);
   if (m.dataset.fingerprint !== split.fingerprint) {
@@ -198,17 +199,18 @@ export async function sisaForget(dir: string, split: DataSplit, selector: Forget
     createdAt: new Date().toISOString(),
     notes,
   };
-  let evaluation: ModelEvaluation | undefined;
-  if (opts.evaluate !== false) {
+  let evaluation: E | undefined;
+  if (opts.evaluate) {
     try {
       const models = await loadShardModels(staging, manifest);
-      evaluation = evaluateEnsemble(ensemblePredictor(models, m.sisa.aggregate), split, forget, seed);
+      const ev = opts.evaluate(ensemblePredictor(models, m.sisa.aggregate), forget);
       models.forEach((x) => x.dispose());
+      evaluation = ev.evaluation;
+      manifest.metrics = ev.metrics;
     } catch (e) {
       await rm(staging, { recursive: true, force: true });
       throw e;
     }
-    manifest.metrics = { RA: evaluation.RA, FA: evaluation.FA, TA: evaluation.TA, forgetLoss: evaluation.forgetLoss, miaAuc: evaluation.mia.auc };
   }
   return { manifest: await commitSisaDir(staging, out, manifest), forget, seconds, retrained, notes, evaluation };
 }
@@ -232,17 +234,3 @@ async function reuseShard(s: ShardEntry, parentDir: string, shardsDir: string, w
   return { ...s, checkpoints, origin: { kind: 'reused' } };
 }
 
-/**
- * {@link evaluatePredictor}, except that a forget set of one example (too small for the
- * cross-validated loss MIA) still gets RA/FA/TA and its loss, with the MIA fields NaN — a deletion
- * request for a sender with one email must not fail on its evaluation.
- */
-export function evaluateEnsemble(p: Predictor, split: DataSplit, forget: ForgetSet, seed: number): ModelEvaluation {
-  if (forget.forgetIdx.length >= 2) return evaluatePredictor(p, split, forget, seed);
-  const r = p(split.train, forget.retainIdx);
-  const f = p(split.train, forget.forgetIdx);
-  const t = p(split.test, range(split.test.labels.length));
-  const mia: LossMiaAggregate = { accuracy: NaN, accuracyStd: NaN, foldAccuracies: [], auc: NaN, lossAuc: NaN, nPerSide: 0, nForget: f.loss.length, nTest: t.loss.length, folds: 0, seed };
-  const mean = (a: Float64Array) => a.reduce((x, v) => x + v, 0) / Math.max(a.length, 1);
-  return { RA: accuracyOf(r), FA: accuracyOf(f), TA: accuracyOf(t), forgetLoss: mean(f.loss), mia, perExample: { forgetLoss: f.loss, memberProbability: new Float64Array(f.loss.length).fill(NaN) } };
-}

@@ -9,7 +9,9 @@ import { initEngine } from '../../engine/backend.js';
 import { isUnlearnError } from '../../errors.js';
 import { formatHandlerFor } from '../../models/formats.js';
 import { smallDigits } from '../../testing/fixtures.js';
-import { sisaFormatHandler } from './index.js';
+import { sisaFormatHandler } from '../../workflows/sisaFormat.js';
+import { range } from '../../train/batches.js';
+import { accuracyOf } from '../../train/predict.js';
 import { sisaForget } from './forget.js';
 import { locate, withoutIds } from './partition.js';
 import { checkpointFile, pruneCheckpoints, readSisaManifest, type SisaManifest } from './store.js';
@@ -65,7 +67,8 @@ test('training writes S shards with R-1 checkpoints each, the lineage, storage a
 });
 
 test('exactness: after a deletion every shard is bit-identical to SISA trained from scratch without the examples', async () => {
-  const r = await sisaForget(join(dir, 'A'), split, { ids: forgetIds }, join(dir, 'B'), { workers: 1 });
+  const testAccuracy = (p: (ds: DataSplit['test'], idx: Int32Array) => { predicted: Int32Array; labels: Int32Array }) => accuracyOf(p(split.test, range(split.test.labels.length)));
+  const r = await sisaForget(join(dir, 'A'), split, { ids: forgetIds }, join(dir, 'B'), { workers: 1, evaluate: (p) => ({ evaluation: testAccuracy(p), metrics: { TA: testAccuracy(p) } }) });
   const B = r.manifest;
   const C = (await trainSisa(split, spec, recipe, sisa, { out: join(dir, 'C'), assignment: withoutIds(A.assignment, forgetIds) })).manifest;
   assert.deepEqual(await shardBytes(join(dir, 'B'), B), await shardBytes(join(dir, 'C'), C));
@@ -89,7 +92,8 @@ test('exactness: after a deletion every shard is bit-identical to SISA trained f
   assert.ok(!B.lineage.trainIds.includes(forgetIds[0]));
   assert.ok(!locate(B.assignment).has(forgetIds[0]));
   assert.equal(r.notes.length, 0);
-  assert.ok(r.evaluation!.TA > 0.75);
+  assert.ok(r.evaluation! > 0.75);
+  assert.equal(B.metrics.TA, r.evaluation, 'the evaluation is written into the manifest');
   // Deleting a subject by name resolves to the same examples.
   const bySubject = await sisaForget(join(dir, 'A'), split, { subjects: [subject] }, join(dir, 'B2'), { workers: 1 });
   assert.deepEqual(bySubject.retrained, [{ shard: 0, earliestSlice: 2, fromSlice: 1 }]);
@@ -118,19 +122,43 @@ test('a corrupt or missing checkpoint falls back to an earlier one (warned), sti
   assert.deepEqual(r.manifest.notes, r.notes);
 });
 
+test('a deletion really resumes from the checkpoint it names: a shard retrained from scratch instead is caught', async () => {
+  // Bit-exactness cannot tell resuming from retraining (both give the exact weights), so replace
+  // shard 0's checkpoint after slice 1 by other valid weights (its checkpoint after slice 2, with
+  // the manifest's sha256 updated): a deletion that truly resumes from it must now produce other
+  // weights than the exact result, while the shard retrained from scratch (shard 2) is unaffected.
+  await cp(join(dir, 'A'), join(dir, 'A-swap'), { recursive: true });
+  const shardDir = join(dir, 'A-swap', A.shards[0].dir!);
+  const other = await readFile(join(shardDir, checkpointFile(2)));
+  await writeFile(join(shardDir, checkpointFile(1)), other);
+  const m = JSON.parse(await readFile(join(dir, 'A-swap', 'manifest.json'), 'utf8')) as SisaManifest;
+  m.shards[0].checkpoints[0] = { ...m.shards[0].checkpoints[0]!, sha256: m.shards[0].checkpoints[1]!.sha256 };
+  await writeFile(join(dir, 'A-swap', 'manifest.json'), JSON.stringify(m));
+  const r = await sisaForget(join(dir, 'A-swap'), split, { ids: forgetIds }, join(dir, 'B-swap'), { workers: 1 });
+  assert.deepEqual(r.retrained.map((x) => [x.shard, x.fromSlice]), [[0, 1], [2, 0]], 'the manifest says shard 0 resumed after slice 1');
+  assert.equal(r.notes.length, 0, 'the swapped checkpoint passes its checksum');
+  const B = await readSisaManifest(join(dir, 'B'));
+  assert.notEqual(r.manifest.shards[0].hash, B.shards[0].hash, 'shard 0 was trained on from the named checkpoint, not from scratch');
+  assert.equal(r.manifest.shards[2].hash, B.shards[2].hash, 'shard 2 (from scratch) does not depend on checkpoints');
+  assert.equal(r.manifest.shards[1].hash, B.shards[1].hash, 'shard 1 is reused');
+});
+
 test('pruning old checkpoints saves storage and makes deletion restart earlier, with the same result', async () => {
   await cp(join(dir, 'A'), join(dir, 'A-pruned'), { recursive: true });
   const { manifest, freedBytes } = await pruneCheckpoints(join(dir, 'A-pruned'), 2);
   assert.equal(manifest.storage.checkpoints, 3, 'only the checkpoints after slice 2 stay');
   assert.deepEqual(await readSisaManifest(join(dir, 'A-pruned')), manifest);
   assert.equal(A.storage.checkpointBytes - manifest.storage.checkpointBytes, 3 * A.shards[0].weightsBytes);
-  assert.ok(freedBytes >= 3 * A.shards[0].weightsBytes, 'the manifest shrinks too');
+  assert.equal(freedBytes, 3 * A.shards[0].weightsBytes, 'the removed checkpoint files');
   assert.ok(!existsSync(join(dir, 'A-pruned', A.shards[0].dir!, checkpointFile(1))));
   const r = await sisaForget(join(dir, 'A-pruned'), split, { ids: forgetIds }, join(dir, 'B-pruned'), { workers: 1 });
   assert.deepEqual(r.retrained.map((x) => x.fromSlice), [0, 0]);
   assert.equal(r.notes.length, 0, 'pruning is not an error');
   const B = await readSisaManifest(join(dir, 'B'));
   assert.deepEqual(r.manifest.shards.map((s) => s.hash), B.shards.map((s) => s.hash));
+  // Unaffected shards of the new version are hard links to the parent's files: pruning them frees nothing.
+  const own = r.manifest.shards.filter((s) => s.origin.kind === 'trained').flatMap((s) => s.checkpoints).reduce((t, c) => t + (c?.bytes ?? 0), 0);
+  assert.equal((await pruneCheckpoints(join(dir, 'B-pruned'), r.manifest.sisa.slices)).freedBytes, own);
   await assert.rejects(pruneCheckpoints(join(dir, 'A-pruned'), 4), (e) => isUnlearnError(e, 'INVALID_PARAMS'));
 });
 

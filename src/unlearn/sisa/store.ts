@@ -22,8 +22,9 @@ import { existsSync } from 'node:fs';
 import { copyFile, link, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnlearnError } from '../../errors.js';
-import { checkModelKind, replaceDir, writeFileSynced } from '../../models/io.js';
-import { stagingPath } from '../../models/staging.js';
+import { checkModelKind, writeFileSynced } from '../../models/io.js';
+import { commitStaging, stagingPath } from '../../models/staging.js';
+import { checkSeal, sealManifest } from '../../models/seal.js';
 import type { Guarantee, ModelManifest } from '../../models/manifest.js';
 import type { ModelSpec } from '../../models/spec.js';
 import type { TrainRecipe } from '../../train/recipe.js';
@@ -129,6 +130,7 @@ export async function readSisaManifest(dir: string): Promise<SisaManifest> {
   }
   checkModelKind(dir, m, SISA_FORMAT);
   if (m?.format !== SISA_FORMAT) throw corrupt(dir, `manifest.json is not a ${SISA_FORMAT} manifest`);
+  checkSeal(m, dir);
   if (!Array.isArray(m.shards) || m.shards.length !== m.sisa?.shards || m.assignment?.shards?.length !== m.sisa.shards) throw corrupt(dir, 'shard list does not match the SISA parameters');
   if (ensembleHash(m.spec, m.sisa.aggregate, m.shards) !== m.modelHash) throw corrupt(dir, 'modelHash does not match the shard hashes');
   return m;
@@ -199,24 +201,25 @@ export async function stagingDir(out: string): Promise<string> {
 }
 
 /**
- * Write the manifest (with its storage filled in) into `staging` and rename `staging` over `out`
- * (an existing `out` is replaced). A crash leaves the old directory or the new one, never half.
+ * Write the manifest (with its storage filled in) into `staging` and move `staging` to `out` with
+ * {@link commitStaging} (an existing `out` is replaced only under a `--force` claim). A crash leaves the old directory or the new one, never half.
  */
 export async function commitSisaDir(staging: string, out: string, m: SisaManifest): Promise<SisaManifest> {
   // Storage includes the manifest itself: compute with a placeholder, then settle the byte count.
   let text = '';
   for (let i = 0; i < 3; i++) {
     m.storage = storageOf(m.shards, Buffer.byteLength(text));
-    text = JSON.stringify(m) + '\n';
+    text = JSON.stringify(sealManifest(m)) + '\n';
   }
   try {
     await writeFileSynced(join(staging, 'manifest.json'), text);
-    await replaceDir(staging, out);
+    await commitStaging(staging, out);
   } catch (e) {
     await rm(staging, { recursive: true, force: true });
+    if (e instanceof UnlearnError) throw e;
     throw new UnlearnError('IO_ERROR', `cannot write ${out}: ${(e as Error).message}`, 'check the output path and free disk space');
   }
-  return m;
+  return JSON.parse(text);
 }
 
 /**
@@ -243,17 +246,23 @@ export async function pruneCheckpoints(dir: string, beforeSlice: number): Promis
       return c;
     });
   }
-  const before = m.storage.totalBytes;
   let text = '';
   for (let i = 0; i < 3; i++) {
     m.storage = storageOf(m.shards, Buffer.byteLength(text));
-    text = JSON.stringify(m) + '\n';
+    text = JSON.stringify(sealManifest(m)) + '\n';
   }
   const tmp = join(dir, `.manifest.json.tmp-${process.pid}`);
   await writeFileSynced(tmp, text);
   await rename(tmp, join(dir, 'manifest.json'));
-  for (const f of doomed) await rm(f, { force: true });
-  return { manifest: m, freedBytes: before - m.storage.totalBytes };
+  // A checkpoint hard-linked from the parent version (an unaffected shard) frees no space when
+  // unlinked here: count only the files whose last link goes.
+  let freedBytes = 0;
+  for (const f of doomed) {
+    const st = await stat(f).catch(() => undefined);
+    if (st && st.nlink === 1) freedBytes += st.size;
+    await rm(f, { force: true });
+  }
+  return { manifest: JSON.parse(text), freedBytes };
 }
 
 /** Bytes actually used on disk by the files under `dir` (each file counted once per directory). */

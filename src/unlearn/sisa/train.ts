@@ -32,7 +32,7 @@ import { ModelSpecSchema, type ModelSpec } from '../../models/spec.js';
 import { range } from '../../train/batches.js';
 import { TrainRecipeSchema, type TrainRecipe } from '../../train/recipe.js';
 import { trainModel } from '../../train/train.js';
-import { accuracyOf } from '../../eval/predict.js';
+import { accuracyOf } from '../../train/predict.js';
 import { ensemblePredictor, type Aggregate } from './ensemble.js';
 import { partitionSisa, shardSize, sliceEpochs, type PartitionUnit, type SisaAssignment } from './partition.js';
 import { SISA_FORMAT, checkpointFile, commitSisaDir, ensembleHash, loadShardModels, sha256, stagingDir, type CheckpointEntry, type ShardEntry, type SisaManifest } from './store.js';

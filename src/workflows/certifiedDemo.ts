@@ -1,14 +1,14 @@
 /** The certified rows of the demo comparison (`unlearn demo`). */
 import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
-import { hashIds, type DataSplit } from '../../data/dataset.js';
-import { loadDataset } from '../../data/registry.js';
-import { row, withGap, type Comparison } from '../../eval/compare.js';
-import { evaluatePredictor } from '../../eval/evaluate.js';
-import { selectForgetSet } from '../forgetSet.js';
-import { certifiedPredictor, fitCertified, removeFromCertified } from './format.js';
-import type { CertifiedLogistic } from './logistic.js';
-import { logregCertificate, saveCertified, type Certificate, type CertifiedModel } from './store.js';
+import { hashIds, type DataSplit } from '../data/dataset.js';
+import { loadDataset } from '../data/registry.js';
+import { row, withGap, type Comparison } from './compare.js';
+import { evaluatePredictor } from '../eval/evaluate.js';
+import { selectForgetSet } from '../data/forgetSet.js';
+import { certifiedPredictor, fitCertified, removeFromCertified } from '../unlearn/certified/format.js';
+import type { CertifiedLogistic } from '../unlearn/certified/logistic.js';
+import { logregCertificate, saveCertified, type Certificate, type CertifiedModel } from '../unlearn/certified/store.js';
 
 /**
  * Demo settings: certified L2 logistic regression on the emails hashed to 1,024 features (the

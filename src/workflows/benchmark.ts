@@ -16,14 +16,14 @@ import { UnlearnError } from '../errors.js';
 import type { Guarantee } from '../models/manifest.js';
 import { specFor } from '../train/fit.js';
 import { TrainRecipeSchema, type TrainRecipe } from '../train/recipe.js';
-import { selectForgetSet, type ForgetSelector } from '../unlearn/forgetSet.js';
+import { selectForgetSet, type ForgetSelector } from '../data/forgetSet.js';
 import { getMethod } from '../unlearn/registry.js';
-import { challengeScore, type ChallengeScoreAggregate } from './challengeScore.js';
+import { challengeScore, minResolvingModels, type ChallengeScoreAggregate } from '../eval/challengeScore.js';
 import { ModelFarm, type FarmContext, type FarmJob, type FarmJobResult, type FarmProgress, type SplitSource } from './farm.js';
-import { lira, type AttackAggregate } from './lira.js';
-import { lossMembershipInference } from './lossMia.js';
-import { lossFromPhi } from './phi.js';
-import { ulira } from './ulira.js';
+import { lira, sameClassHeldOut, type AttackAggregate } from '../eval/lira.js';
+import { lossMembershipInference } from '../eval/lossMia.js';
+import { lossFromPhi } from '../eval/phi.js';
+import { ulira } from '../eval/ulira.js';
 
 /** One method of the benchmark with its params. */
 export interface BenchMethod {
@@ -68,7 +68,7 @@ export interface BenchRow {
   TA: number;
   /** Loss-threshold MIA (forget vs test), mean AUC over the row's models. */
   lossMiaAuc: number;
-  /** LiRA online / offline (targets: forget = member, test = non-member, under the row's models). */
+  /** LiRA online / offline (targets: forget = member, test examples of the forget set's classes = non-member, under the row's models). */
   lira: AttackAggregate;
   liraOffline: AttackAggregate;
   /** U-LiRA: the row's models vs the reference retrained models on the forget set. */
@@ -99,6 +99,8 @@ export interface BenchResult {
     backend: string;
     methods: BenchMethod[];
     globalVariance: boolean;
+    /** LiRA's non-member targets (see sameClassHeldOut in src/eval/lira.ts) and how many there are. */
+    liraNonMembers: { rule: string; count: number };
   };
   rows: BenchRow[];
   farm: { jobs: number; computed: number; cached: number };
@@ -111,14 +113,17 @@ const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
 /**
  * Run the benchmark (see the module comment). Deterministic for a given seed and backend; cached
  * farm results are reused (see farm.ts).
- * @throws UnlearnError INVALID_PARAMS (N < 2, K odd or < 2, empty method list), UNKNOWN_METHOD,
+ * @throws UnlearnError INVALID_PARAMS (N below minResolvingModels() = 3, K odd or < 2, empty method list), UNKNOWN_METHOD,
  *   SUBJECT_NOT_FOUND / INVALID_PARAMS from the forget selector, DATASET_* from loading.
  */
 export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
   const t0 = performance.now();
   const N = o.models;
   const K = o.shadows;
-  if (!Number.isInteger(N) || N < 2) throw new UnlearnError('INVALID_PARAMS', `--models must be an integer ≥ 2, got ${N}`);
+  const minN = minResolvingModels();
+  if (!Number.isInteger(N) || N < minN) {
+    throw new UnlearnError('INVALID_PARAMS', `--models ${N} cannot resolve any ε: N models per side show at most ε = ln(N − 1 − Nδ), which is > 0 only from N = ${minN}`, `use --models ${minN} or more (32 for a meaningful score)`);
+  }
   if (!Number.isInteger(K) || K < 2 || K % 2) throw new UnlearnError('INVALID_PARAMS', `--shadows must be an even integer ≥ 2, got ${K}`);
   const methods = o.methods.filter((m) => m.id !== 'retrain');
   // Fail fast, before any training: unknown ids and invalid params.
@@ -184,6 +189,8 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
     const forgetPool = ctx.forgetIdx; // pool index of a train example = its train index
     const nTrain = split.train.labels.length;
     const nTest = split.test.labels.length;
+    // LiRA's non-member targets: held-out examples of the forget set's classes (same-class contrast).
+    const liraTest = sameClassHeldOut(split.train.labels, forgetPool, split.test.labels);
     const shadowForgetRole = inPool.map((r) => forgetPool.map((x) => r[x]));
     const retrainSeconds = mean(ref.map((r) => r.seconds));
     // Per-example variances need many shadows; below 64 Carlini et al. use one global variance.
@@ -205,7 +212,7 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
       const isMember: number[] = [];
       for (const m of models) {
         m.phiForget!.forEach((v, j) => (targetPhi.push(v), targetExample.push(forgetPool[j]), isMember.push(1)));
-        m.phiTest!.forEach((v, t) => (targetPhi.push(v), targetExample.push(nTrain + t), isMember.push(0)));
+        for (const t of liraTest) (targetPhi.push(m.phiTest![t]), targetExample.push(nTrain + t), isMember.push(0));
       }
       const liraIn = { shadows: liraShadows, targetPhi, targetExample, isMember, globalVariance };
       const u = ulira({ shadowPhi: uliraShadowPhi, shadowUnlearned: shadowForgetRole, unlearnedPhi: models.map((m) => m.phiForget!), retrainedPhi: ref.map((m) => m.phiForget!), globalVariance });
@@ -250,6 +257,7 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
         backend: original.backend,
         methods: o.methods,
         globalVariance: o.globalVariance ?? K < 64,
+        liraNonMembers: { rule: 'test examples of the forget set\'s classes', count: liraTest.length },
       },
       rows,
       farm: { jobs: total, ...farm.stats },

@@ -1,12 +1,13 @@
 /** The SISA row of the demo comparison (`unlearn demo`). */
 import { join } from 'node:path';
-import type { DataSplit } from '../../data/dataset.js';
-import { row, withGap, type Comparison } from '../../eval/compare.js';
-import type { ModelSpec } from '../../models/spec.js';
-import type { TrainRecipe } from '../../train/recipe.js';
-import type { ForgetSet } from '../forgetSet.js';
-import { sisaForget } from './forget.js';
-import { trainSisa, type SisaOptions } from './train.js';
+import type { DataSplit } from '../data/dataset.js';
+import { row, withGap, type Comparison } from './compare.js';
+import type { ModelSpec } from '../models/spec.js';
+import type { TrainRecipe } from '../train/recipe.js';
+import type { ForgetSet } from '../data/forgetSet.js';
+import { sisaForget } from '../unlearn/sisa/forget.js';
+import { evaluateForManifest } from './sisaFormat.js';
+import { trainSisa, type SisaOptions } from '../unlearn/sisa/train.js';
 
 /**
  * SISA settings of the demo: 8 shards × 4 slices, mean-softmax aggregation (on the emails its test
@@ -31,7 +32,7 @@ export async function appendSisaRow(
   const sisa = o.sisa ?? DEMO_SISA;
   const trained = await trainSisa(o.split, o.spec, o.recipe, sisa, { out: join(o.dir, 'sisa-original') });
   o.log?.(`trained SISA (${sisa.shards} shards × ${sisa.slices} slices) in ${trained.seconds.toFixed(1)} s (not counted in its row)`);
-  const r = await sisaForget(join(o.dir, 'sisa-original'), o.split, o.forget, join(o.dir, 'sisa'), { seed: o.seed, request: o.request, displaySubject: o.displaySubject });
+  const r = await sisaForget(join(o.dir, 'sisa-original'), o.split, o.forget, join(o.dir, 'sisa'), { seed: o.seed, request: o.request, displaySubject: o.displaySubject, evaluate: evaluateForManifest(o.split, o.seed) });
   const ref = comparison.rows.find((x) => x.method === 'retrain')!;
   const params = { shards: sisa.shards, slices: sisa.slices, aggregate: sisa.aggregate ?? 'vote', shardsRetrained: r.retrained };
   const sisaRow = withGap(row('sisa', 'exact', r.evaluation!, r.seconds, r.manifest.modelHash, params), ref);

@@ -26,6 +26,7 @@ test('a tiny benchmark scores every row, writes Markdown/JSON/HTML, and re-score
   const b = await runBenchmark(opts);
   assert.deepEqual(b.rows.map((r) => r.method), ['original', 'retrain', 'finetune']);
   assert.equal(b.config.forgetSize, 12);
+  assert.ok(b.config.liraNonMembers.count > 0 && b.config.liraNonMembers.count <= 120, 'LiRA contrasts with held-out examples of the forget classes');
   assert.equal(b.farm.jobs, 1 + 2 + 3 + 3 + 3 + 2 * 2);
   const orig = b.rows[0];
   assert.equal(orig.challenge.F, 0); // θ_o repeated N times: collapsed outputs, ε capped

@@ -20,9 +20,9 @@ import type { ModelSpec } from '../models/spec.js';
 import { fitFromScratch } from '../train/fit.js';
 import type { TrainRecipe } from '../train/recipe.js';
 import { trainModel } from '../train/train.js';
-import type { ForgetSet } from '../unlearn/forgetSet.js';
+import type { ForgetSet } from '../data/forgetSet.js';
 import { unlearn } from '../unlearn/index.js';
-import { predictPhi } from './phi.js';
+import { predictPhi } from '../eval/phi.js';
 
 /** How a worker obtains the data: a registry dataset, or a module function returning a split. */
 export type SplitSource =

@@ -1,10 +1,11 @@
 import type { DataSplit } from '../data/dataset.js';
 import { saveModel, hashInMemory, type StoredModel } from '../models/io.js';
 import type { Guarantee } from '../models/manifest.js';
-import type { ForgetSet } from '../unlearn/forgetSet.js';
+import type { ForgetSet } from '../data/forgetSet.js';
 import { getMethod } from '../unlearn/registry.js';
 import { unlearn } from '../unlearn/unlearn.js';
-import { evaluateModel, type ModelEvaluation } from './evaluate.js';
+import { raCollapseWarning } from '../eval/collapse.js';
+import { evaluateModel, type ModelEvaluation } from '../eval/evaluate.js';
 import { join } from 'node:path';
 
 /** One method to compare, with its params (validated by the method's schema). */
@@ -39,6 +40,8 @@ export interface Comparison {
   rows: ComparisonRow[];
   evaluations: Record<string, ModelEvaluation>;
   retrainSeconds: number;
+  /** Warnings about the runs, e.g. a method that collapsed the retain accuracy (src/eval/collapse.ts). */
+  warnings: string[];
 }
 
 /**
@@ -74,7 +77,8 @@ export async function compareMethods(
     res.model.dispose();
   }
   const ref = raw.find((r) => r.method === 'retrain')!;
-  return { rows: raw.map((r) => withGap(r, ref)), evaluations, retrainSeconds: ref.seconds };
+  const warnings = raw.flatMap((r) => raCollapseWarning(r.method, r.RA, evalOrig.RA) ?? []);
+  return { rows: raw.map((r) => withGap(r, ref)), evaluations, retrainSeconds: ref.seconds, warnings };
 }
 
 /** Complete a row with its gaps to the retrained model's row and its cost vs retrain's time. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Dataset } from '../data/dataset.js';
+import type { Dataset } from './dataset.js';
 import { isUnlearnError } from '../errors.js';
 import { selectForgetSet } from './forgetSet.js';
 
@@ -54,4 +54,11 @@ test('unknown subjects and ids are errors, never a silent no-op', () => {
   assert.throws(() => selectForgetSet(ds, all, { classes: [2] }), (e) => isUnlearnError(e, 'INVALID_PARAMS'));
   assert.throws(() => selectForgetSet(ds, all, { randomFraction: 1.5 }), (e) => isUnlearnError(e, 'INVALID_PARAMS'));
   assert.throws(() => selectForgetSet(ds, all, { classes: [0, 1] }), (e) => isUnlearnError(e, 'INVALID_PARAMS'));
+});
+
+test('defect 9: the forget set counts the subjects it removes fully and those that keep other examples', () => {
+  const byId = selectForgetSet(ds, all, { ids: ['e0', 'e1', 'e4', 'e7', 'e10'] });
+  assert.deepEqual(byId.subjects, ['alice', 'bob']);
+  assert.equal(byId.fullyRemoved, 1, 'bob is gone; alice keeps e3, e6, e9');
+  assert.equal(selectForgetSet(ds, all, { subjects: ['bob', 'carol'] }).fullyRemoved, 2);
 });
