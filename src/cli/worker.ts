@@ -1,6 +1,9 @@
 /** `unlearn worker`: parsing and printing only; the worker is src/service/worker.ts. */
 import type { Command } from 'commander';
 import { int } from './args.js';
+import { resolve } from 'node:path';
+import { UnlearnError } from '../errors.js';
+import { RemotePool } from '../jobs/bull.js';
 import { startQueueWorker } from '../service/worker.js';
 
 /** Add `unlearn worker` to `program`. */
@@ -28,4 +31,18 @@ export function addWorkerCommand(program: Command): void {
       process.once('SIGTERM', stop);
       await new Promise(() => undefined);
     });
+}
+
+/** Add `--queue`, `--store` and `--queue-prefix` to a command whose tasks may run on queue workers. */
+export const addQueueOptions = (c: Command) =>
+  c
+    .option('--queue <url>', 'run the tasks on `unlearn worker`s through Redis, redis://HOST:PORT')
+    .option('--store <dir>', 'with --queue: the store the workers share (their --store)')
+    .option('--queue-prefix <name>', 'with --queue: BullMQ key prefix (the workers\' --prefix)', 'unlearn');
+
+/** The queue client of `--queue`, or undefined. @throws UnlearnError INVALID_ARGS when --store is missing. */
+export function remotePoolOf(o: { queue?: string; store?: string; queuePrefix?: string }): RemotePool | undefined {
+  if (!o.queue) return undefined;
+  if (!o.store) throw new UnlearnError('INVALID_ARGS', '--queue needs --store', 'give the directory the workers were started with as --store');
+  return new RemotePool({ url: o.queue, prefix: o.queuePrefix, store: resolve(o.store) });
 }

@@ -77,6 +77,36 @@ export interface TaskSpec {
   outArg?: string;
 }
 
+const TYPED = { Float32Array, Float64Array, Int8Array, Int16Array, Int32Array, Uint8Array, Uint16Array, Uint32Array } as const;
+
+/** JSON-safe form of task arguments and results: typed arrays become `{$typed, b64}` (little-endian bytes). */
+export function encodeTyped(v: unknown): unknown {
+  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) {
+    const name = v.constructor.name as keyof typeof TYPED;
+    if (!(name in TYPED)) throw new UnlearnError('INVALID_PARAMS', `cannot queue a ${name}`, 'pass plain typed arrays');
+    return { $typed: name, b64: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') };
+  }
+  if (Array.isArray(v)) return v.map(encodeTyped);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, encodeTyped(x)]));
+  return v;
+}
+
+/** Inverse of {@link encodeTyped}. */
+export function decodeTyped(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(decodeTyped);
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    if (typeof o.$typed === 'string' && typeof o.b64 === 'string' && o.$typed in TYPED) {
+      const bytes = Buffer.from(o.b64, 'base64');
+      const ab = new ArrayBuffer(bytes.length);
+      new Uint8Array(ab).set(bytes);
+      return new TYPED[o.$typed as keyof typeof TYPED](ab);
+    }
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, decodeTyped(x)]));
+  }
+  return v;
+}
+
 /** A module URL or path as a package-relative path. @throws UnlearnError INVALID_PARAMS for modules outside the package. */
 export function packageRelative(module: string): string {
   const p = module.startsWith('file:') ? fileURLToPath(module) : resolve(PACKAGE_ROOT, module);
@@ -156,7 +186,7 @@ export class RemotePool {
    * @throws Error with the worker's message once the task failed all its attempts.
    */
   async run<R>(module: string, fn: string, args: unknown, opts: { outArg?: string } = {}): Promise<R> {
-    const spec: TaskSpec = { module: packageRelative(module), fn, args, outArg: opts.outArg };
+    const spec: TaskSpec = { module: packageRelative(module), fn, args: encodeTyped(args), outArg: opts.outArg };
     const hash = taskHash(spec);
     const paths = taskPaths(this.o.store, hash);
     const opt = { jobId: hash, attempts: this.o.attempts ?? 3, backoff: { type: 'exponential', delay: this.o.backoffMs ?? 1000 }, removeOnComplete: true, removeOnFail: { age: 3600 } };
@@ -186,7 +216,7 @@ export class RemotePool {
       const { cp } = await import('node:fs/promises');
       await cp(paths.out, to, { recursive: true, force: true });
     }
-    return rec.value as R;
+    return decodeTyped(rec.value) as R;
   }
 
   async close(): Promise<void> {
@@ -252,13 +282,14 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
         tmpOut = join(o.store, 'tasks', '.staging', `${hash}-${randomBytes(4).toString('hex')}`);
         args = { ...(t.args as Record<string, unknown>), [t.outArg]: tmpOut };
       }
+      args = decodeTyped(args);
       try {
         const value = await run(pathToFileURL(join(PACKAGE_ROOT, t.module)).href, t.fn, args);
         await mkdir(paths.dir, { recursive: true });
         if (tmpOut) {
           if (!existsSync(paths.out)) await rename(tmpOut, paths.out).catch((e) => { if (!existsSync(paths.out)) throw e; });
         }
-        const rec: TaskRecord = { hash, fn: t.fn, value, worker: id, seconds: (performance.now() - t0) / 1000, publishedAt: new Date().toISOString() };
+        const rec: TaskRecord = { hash, fn: t.fn, value: encodeTyped(value), worker: id, seconds: (performance.now() - t0) / 1000, publishedAt: new Date().toISOString() };
         const mine = await publishOnce(paths.result, JSON.stringify(rec));
         if (mine) state.published++;
         await job.updateProgress(100);
