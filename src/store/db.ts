@@ -71,7 +71,7 @@ async function openPostgres(o: OpenDbOptions): Promise<OpenDb> {
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
     if (o.schema) await sql`create schema if not exists ${sql.id(o.schema)}`.execute(db);
-    await migrateToLatest(db);
+    await migrateToLatest(db, o.schema);
   } catch (e) {
     await db.destroy();
     if (e instanceof UnlearnError) throw e;

@@ -168,8 +168,10 @@ const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
  * migrations, with a lock, so concurrent starts apply each migration once).
  * @throws UnlearnError IO_ERROR naming the migration that failed.
  */
-export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
-  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+export async function migrateToLatest(db: Kysely<any>, schema?: string): Promise<string[]> {
+  // With a schema, Kysely must look for its migration tables there: otherwise it finds them in any
+  // other schema of the database and skips creating them in this one.
+  const { error, results } = await new Migrator({ db, provider, ...(schema && { migrationTableSchema: schema }) }).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new UnlearnError('IO_ERROR', `store migration ${failed} failed: ${(error as Error).message}`, 'check the database URL and permissions, or restore the database');
