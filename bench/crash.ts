@@ -1,6 +1,6 @@
 /**
  * The crash harness at size (src/service/crash.ts): ≥ 100 deletion requests against the service
- * on the plain and SISA CPS-wages models, SIGKILLed at random during intake and inside jobs,
+ * on the plain CPS-wages model, SIGKILLed at random during intake and inside jobs,
  * restarted each time. Prints the counts (lost, run twice, half-published) and the checks.
  *
  *   npm run bench:service-crash [-- --requests 100 --intake-kill 0.05 --job-kill 0.1]
@@ -19,7 +19,7 @@ const dataRoot = mkdtempSync(join(tmpdir(), 'unlearn-crash-bench-'));
 try {
   const r = await runCrashHarness({
     dataRoot,
-    models: { plain: m.plain, sisa: m.sisa },
+    models: { plain: m.plain },
     subjects: Array.from({ length: n }, (_, i) => `cps/${i}`),
     intakeKillP: Number(values['intake-kill']),
     jobKillP: Number(values['job-kill']),

@@ -123,7 +123,7 @@ for (const leg of LEGS) {
 
     test('race: a request against a model registration ends with the subject out of every registered version', async () => {
       const tok = await svc.token('requester', ['cps/30']);
-      const other = join(m.dir, 'plain-seed2');
+      const other = join(m.dir, `plain-seed2-${leg.name}`);
       await trainWorkflow({ dataset: 'cps-wages', kind: 'mlp', hidden: [8], recipe: { epochs: 2, batchSize: 64, seed: 2 }, out: other, quiet: true });
       const [reg, req] = await Promise.all([
         svc.api('/v1/models', { method: 'POST', token: op, body: { id: 'plain-2', dir: other } }),
