@@ -171,7 +171,6 @@ export interface RemotePoolOptions extends QueueTarget {
  * the same function on the same arguments). Call {@link RemotePool.close} when done.
  */
 export class RemotePool {
-  readonly size = Number.POSITIVE_INFINITY;
   private readonly queue: Queue;
   private closed = false;
 
