@@ -14,6 +14,7 @@ import { renderHtmlReport } from '../report/html.js';
 import { leaderboardJson, leaderboardMarkdown, leaderboardTable } from '../report/leaderboard.js';
 import type { ForgetSelector } from '../data/forgetSet.js';
 import { ensureDir } from '../models/io.js';
+import { addQueueOptions, remotePoolOf } from './worker.js';
 import { claimOutDir } from '../models/staging.js';
 import { writeTextAtomic } from '../workflows.js';
 import { runPoisonCommand } from './poison.js';
@@ -72,8 +73,8 @@ export function benchProgress(quiet: boolean): { tick(p: FarmProgress): void; st
 
 /** Add the `bench` command to `program` (which carries the global --json/--quiet/--backend). */
 export function addBenchCommand(program: Command): void {
-  program
-    .command('bench')
+  addQueueOptions(program
+    .command('bench'))
     .description('leaderboard of unlearning methods: NeurIPS 2023 challenge score, loss MIA, LiRA, U-LiRA, cost (Markdown, JSON, HTML)')
     .option('--dataset <name>', 'dataset', 'digits')
     .option('--methods <ids>', 'comma-separated method ids', 'retrain,finetune,neggrad-plus,scrub')
@@ -108,6 +109,7 @@ export function addBenchCommand(program: Command): void {
       const methods: BenchMethod[] = ids.map((id: string) => ({ id, params: (o.params?.[id] as Record<string, unknown> | undefined) ?? {} }));
       const hidden = String(o.hidden).split(',').map((s) => int(s.trim()));
       const progress = benchProgress(!!(g.quiet || g.json));
+      const pool = remotePoolOf(o);
       let result;
       try {
         result = await runBenchmark({
@@ -119,13 +121,15 @@ export function addBenchCommand(program: Command): void {
           hidden,
           recipe: { epochs: o.epochs, batchSize: o.batchSize, learningRate: o.lr },
           seed: o.seed,
-          cacheDir: o.cache ?? join(o.out, 'cache'),
+          cacheDir: o.cache ?? (pool ? join(o.store, 'farm-cache') : join(o.out, 'cache')),
           workers: o.workers,
+          pool,
           backend: g.backend,
           onProgress: (p) => progress.tick(p),
         });
       } finally {
         progress.stop();
+        await pool?.close();
       }
       await ensureDir(o.out);
       await writeTextAtomic(join(o.out, 'leaderboard.md'), leaderboardMarkdown(result));

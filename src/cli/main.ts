@@ -24,6 +24,7 @@ import { addLmSeriesCommands } from './lmSeries.js';
 import { addServiceCommands } from './service.js';
 import { addEvidenceCommands } from './evidence.js';
 import { addCertifiedCommands } from './certified.js';
+import { addQueueOptions, addWorkerCommand, remotePoolOf } from './worker.js';
 import { pruneCheckpoints, sisaTrainWorkflow } from '../unlearn/sisa/index.js';
 import { trainCertifiedWorkflow } from '../unlearn/certified/index.js';
 
@@ -105,6 +106,9 @@ program
   .option('--slices <R>', 'SISA: number of slices per shard', int, 4)
   .addOption(new Option('--aggregate <how>', 'SISA: majority vote of shard labels or mean softmax').choices(['vote', 'mean']).default('vote'))
   .option('--workers <n>', 'SISA: worker threads training shards in parallel (default: number of cores)', posInt)
+  .option('--queue <url>', 'SISA: train the shards on `unlearn worker`s through Redis (with --store; --out on that store)')
+  .option('--store <dir>', 'SISA with --queue: the store the workers share')
+  .option('--queue-prefix <name>', 'SISA with --queue: BullMQ key prefix', 'unlearn')
   .action(async (o, cmd: Command) => {
     checkTrainFlags(o, (k) => cmd.getOptionValueSource(k) === 'cli');
     checkOutDir(o.out, { force: o.force });
@@ -121,16 +125,17 @@ program
       return;
     }
     if (o.sisa) {
+      const pool = remotePoolOf(o);
       const m = await sisaTrainWorkflow({
         dataset: o.dataset,
         dataOptions: o.dataOption,
         kind: o.model,
         hidden: o.hidden,
         recipe: { optimizer: o.optimizer, learningRate: o.lr, epochs: o.epochs, batchSize: o.batchSize, weightDecay: o.weightDecay, seed: o.seed },
-        sisa: { shards: o.shards, slices: o.slices, aggregate: o.aggregate, workers: o.workers },
+        sisa: { shards: o.shards, slices: o.slices, aggregate: o.aggregate, workers: o.workers, pool },
         out: o.out,
         log,
-      });
+      }).finally(() => pool?.close());
       const st = m.storage;
       out(
         { modelDir: o.out, modelHash: m.modelHash, testAccuracy: m.metrics.TA, seconds: m.timings.wallSeconds, storage: st },
@@ -172,8 +177,8 @@ function checkTrainFlags(o: Record<string, unknown>, given: (key: string) => boo
 }
 
 addSelectorOptions(
-  program
-    .command('forget')
+  addQueueOptions(program
+    .command('forget'))
     .description('honour a deletion request: apply an unlearning method and save the new model version')
     .requiredOption('--model <dir>', 'model directory')
     .option('--method <id>', 'unlearning method (see `unlearn methods`); required unless the model is a SISA or certified model, which use their own exact / certified removal')
@@ -187,7 +192,8 @@ addSelectorOptions(
   await initEngine(globals().backend);
   const selector = selectorFrom(o);
   if (!selector) throw new UnlearnError('INVALID_ARGS', 'no forget set given', 'pass --subject, --id, --class or --random');
-  const r = await forgetWorkflow({ modelDir: o.model, selector, method: o.method, params: o.params, seed: o.seed, out: o.out, quiet: globals().quiet || globals().json });
+  const pool = remotePoolOf(o);
+  const r = await forgetWorkflow({ modelDir: o.model, selector, method: o.method, params: o.params, seed: o.seed, out: o.out, quiet: globals().quiet || globals().json, pool }).finally(() => pool?.close());
   const subjects = r.forget.subjects.map((s) => r.subjectIndex.display(s, o.revealSubjects));
   out(
     { modelDir: o.out, modelHash: r.manifest.modelHash, parent: r.manifest.parent, guarantee: r.manifest.method.guarantee, forgotten: r.forget.forgetIdx.length, subjects, subjectsFullyRemoved: r.forget.fullyRemoved, metrics: r.manifest.metrics, notes: r.notes ?? [], seconds: r.manifest.timings.wallSeconds },
@@ -275,6 +281,7 @@ addLmSeriesCommands(program);
 addServiceCommands(program);
 addEvidenceCommands(program);
 addCertifiedCommands(program);
+addWorkerCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -59,8 +59,10 @@ export function addServiceCommands(program: Command): void {
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--policy <file>', 'deletion policy (YAML or JSON; default examples/policy.yaml)')
     .addOption(new Option('--rate <n>', 'requests per second per token').argParser(int).default(50))
-    .action(async (o: { dataRoot?: string; database?: string; port: number; host: string; policy?: string; rate: number }) => {
-      const svc = await startService({ dataRoot: resolveDataRoot(o.dataRoot), database: o.database, port: o.port, host: o.host, policyPath: o.policy, rate: { perSecond: o.rate, burst: 2 * o.rate } });
+    .option('--queue <url>', 'dispatch jobs to `unlearn worker`s through Redis, redis://HOST:PORT (default: run them here)')
+    .option('--queue-prefix <name>', 'BullMQ key prefix (the workers\' --prefix)', 'unlearn')
+    .action(async (o: { dataRoot?: string; database?: string; port: number; host: string; policy?: string; rate: number; queue?: string; queuePrefix: string }) => {
+      const svc = await startService({ dataRoot: resolveDataRoot(o.dataRoot), database: o.database, port: o.port, host: o.host, policyPath: o.policy, rate: { perSecond: o.rate, burst: 2 * o.rate }, queue: o.queue ? { url: o.queue, prefix: o.queuePrefix } : undefined });
       const stop = async () => {
         await svc.close();
         process.exit(0);

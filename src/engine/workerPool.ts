@@ -3,6 +3,15 @@ import { Worker } from 'node:worker_threads';
 import { UnlearnError, type ErrorCode } from '../errors.js';
 import type { BackendName } from './backend.js';
 
+/**
+ * Anything that runs module functions as tasks: {@link WorkerPool} (threads of this process) or
+ * a queue client (src/jobs/bull.ts RemotePool: `unlearn worker` processes, possibly on other
+ * machines). `module` is a file URL inside this package; args and results are structured-cloneable.
+ */
+export interface TaskPool {
+  run<R>(module: string, fn: string, args: unknown): Promise<R>;
+}
+
 /** A task sent to a worker: call `fn` exported by `module` (an absolute file URL) with `args`. */
 export interface TaskMessage {
   id: number;

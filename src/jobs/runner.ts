@@ -73,6 +73,14 @@ export class JobRunner {
     return n;
   }
 
+  /** Claim one runnable job and run it; false when none was runnable (a queue transport's worker calls this per message). */
+  async runOne(): Promise<boolean> {
+    const job = await this.claim();
+    if (!job) return false;
+    await this.run(job);
+    return true;
+  }
+
   private claim(): Promise<Job | undefined> {
     return this.queue.claim(this.owner, this.o.leaseMs, Object.keys(this.handlers));
   }

@@ -1,3 +1,4 @@
+import type { TaskPool } from '../engine/workerPool.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnlearnError } from '../errors.js';
@@ -25,6 +26,8 @@ export interface ForgetRequest {
   seed?: number;
   out: string;
   quiet?: boolean;
+  /** Formats that train in parallel (SISA) run their tasks on this pool (queue workers) when given. */
+  pool?: TaskPool;
 }
 
 /** What a deletion produced: the new version's manifest, its evaluation, the resolved forget set. */

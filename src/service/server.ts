@@ -7,11 +7,13 @@ import { serve, type ServerType } from '@hono/node-server';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WorkerPool } from '../engine/workerPool.js';
-import { JobRunner } from '../jobs/runner.js';
+import { SqlJobDispatcher, type QueueTarget } from '../jobs/bull.js';
+import { JobRunner, type JobHandler } from '../jobs/runner.js';
 import { SqlJobQueue } from '../jobs/queue.js';
 import { ensureDir } from '../models/io.js';
 import { Store } from '../store/store.js';
 import { createApp } from './app.js';
+import { mountDashboard } from './dashboard/routes.js';
 import { RateLimiter } from './auth.js';
 import { servicePseudonymKey, type ServiceContext } from './context.js';
 import { KeyRing } from './evidence/keys.js';
@@ -42,6 +44,8 @@ export interface ServeOptions {
   inProcess?: boolean;
   /** Do not start the job runner and scheduler (intake only, e.g. the intake benchmark). */
   noJobs?: boolean;
+  /** BullMQ on Redis: jobs are dispatched to `unlearn worker` processes instead of run here. */
+  queue?: QueueTarget;
   /** Test hook at named points of a job. */
   probe?: (point: string) => void;
   log?: (line: string) => void;
@@ -57,15 +61,29 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-/** Open everything and listen. @throws UnlearnError IO_ERROR / INVALID_PARAMS (policy). */
-export async function startService(o: ServeOptions): Promise<RunningService> {
-  const log = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
+/**
+ * Open the shared state of a service (or of a worker serving it): the store, the key ring and
+ * the pseudonym key under the data root, the policy. @throws UnlearnError IO_ERROR / INVALID_PARAMS (policy).
+ */
+export async function openServiceContext(o: Pick<ServeOptions, 'dataRoot' | 'database' | 'schema' | 'policyPath'>): Promise<ServiceContext> {
   const dataRoot = resolve(o.dataRoot);
   await ensureDir(dataRoot);
   const { policy, sha256 } = await loadPolicy(o.policyPath ?? DEFAULT_POLICY);
   const store = await Store.open({ url: o.database ?? join(dataRoot, 'service.db'), schema: o.schema });
   const keys = await KeyRing.open(dataRoot);
-  const ctx: ServiceContext = { store, ledger: new Ledger(store, keys), policy, policySha256: sha256, dataRoot, pseudonymKey: await servicePseudonymKey(dataRoot), splits: new Map(), now: Date.now };
+  return { store, ledger: new Ledger(store, keys), policy, policySha256: sha256, dataRoot, pseudonymKey: await servicePseudonymKey(dataRoot), splits: new Map(), now: Date.now };
+}
+
+/** The service's job handlers (`plan`, `unlearn`), for the in-process runner and for queue workers. */
+export function serviceHandlers(ctx: ServiceContext, deps: { runTask: TaskRunner; probe?: (point: string) => void }): Record<string, JobHandler> {
+  return { plan: (j) => handlePlan(ctx, j), unlearn: (j, jc) => handleUnlearn(ctx, deps, j, jc) };
+}
+
+/** Open everything and listen. @throws UnlearnError IO_ERROR / INVALID_PARAMS (policy). */
+export async function startService(o: ServeOptions): Promise<RunningService> {
+  const log = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const ctx = await openServiceContext(o);
+  const { store, dataRoot, policySha256: sha256 } = ctx;
   const queue = new SqlJobQueue(store);
   let pool: WorkerPool | undefined;
   let runTask: TaskRunner;
@@ -75,9 +93,12 @@ export async function startService(o: ServeOptions): Promise<RunningService> {
   } else {
     runTask = (args) => (pool ??= new WorkerPool({ size: 1 }), poolTaskRunner(pool)(args));
   }
-  const runner = o.noJobs
+  // With a queue, `unlearn worker` processes run the jobs; this process only dispatches them.
+  const dispatcher = o.queue && !o.noJobs ? new SqlJobDispatcher(store, o.queue) : undefined;
+  dispatcher?.watchTasks(o.queue!);
+  const runner = o.noJobs || dispatcher
     ? undefined
-    : new JobRunner(queue, { plan: (j) => handlePlan(ctx, j), unlearn: (j, jc) => handleUnlearn(ctx, { runTask, probe: o.probe }, j, jc) }, {
+    : new JobRunner(queue, serviceHandlers(ctx, { runTask, probe: o.probe }), {
         concurrency: 2,
         leaseMs: o.leaseMs ?? 30_000,
         pollMs: o.tickMs ?? 500,
@@ -90,6 +111,7 @@ export async function startService(o: ServeOptions): Promise<RunningService> {
     try {
       await scheduleBatches(ctx, queue);
       await deleteSupersededWeights(ctx);
+      await dispatcher?.tick();
     } catch (e) {
       log(`scheduler: ${(e as Error).message}`);
     } finally {
@@ -98,7 +120,8 @@ export async function startService(o: ServeOptions): Promise<RunningService> {
   };
   const timer = o.noJobs ? undefined : setInterval(() => void tick(), o.tickMs ?? 500);
   runner?.start();
-  const { app } = createApp({ ctx, limiter: new RateLimiter(o.rate?.perSecond ?? 50, o.rate?.burst ?? 100), bodyLimitBytes: o.bodyLimitBytes, ready: async () => (await store.ping()) && (o.noJobs || runner !== undefined) });
+  const { app } = createApp({ ctx, limiter: new RateLimiter(o.rate?.perSecond ?? 50, o.rate?.burst ?? 100), bodyLimitBytes: o.bodyLimitBytes, ready: async () => (await store.ping()) && (o.noJobs || runner !== undefined || dispatcher !== undefined) });
+  mountDashboard(app, { ctx, queueStatus: dispatcher ? () => dispatcher.status() : undefined });
   const server: ServerType = await new Promise((res) => {
     const s = serve({ fetch: app.fetch, port: o.port ?? 8080, hostname: o.host ?? '127.0.0.1' }, () => res(s));
   });
@@ -115,6 +138,7 @@ export async function startService(o: ServeOptions): Promise<RunningService> {
       clearInterval(timer);
       await new Promise<void>((res) => server.close(() => res()));
       await runner?.stop();
+      await dispatcher?.close();
       await pool?.close();
       await store.close();
     },

@@ -6,6 +6,7 @@
  * method; then score every method with the NeurIPS 2023 challenge score, the loss-threshold MIA,
  * LiRA (online, offline) and U-LiRA, and its cost vs retraining.
  */
+import type { TaskPool } from '../engine/workerPool.js';
 import { availableParallelism } from 'node:os';
 import { hashIds, type DataSplit } from '../data/dataset.js';
 import { loadDataset } from '../data/registry.js';
@@ -50,6 +51,8 @@ export interface BenchOptions {
   workers?: number;
   backend?: BackendName | 'auto';
   onProgress?: (p: FarmProgress) => void;
+  /** Run the farm's jobs on this pool (queue workers) instead of local threads. */
+  pool?: TaskPool;
   /** LiRA / U-LiRA with one global variance per side (default: when K < 64, as Carlini et al. advise). */
   globalVariance?: boolean;
 }
@@ -147,7 +150,7 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
     forgetIdx: Array.from(forget.forgetIdx),
     cacheDir: o.cacheDir,
   };
-  const farm = new ModelFarm(ctx, { workers: o.workers, backend: o.backend, onProgress: o.onProgress });
+  const farm = new ModelFarm(ctx, { workers: o.workers, backend: o.backend, onProgress: o.onProgress, pool: o.pool });
   try {
     // Shadow memberships: every pool example in exactly K/2 shadows (Carlini et al.'s construction).
     const nPool = split.train.labels.length + split.test.labels.length;

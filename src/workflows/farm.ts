@@ -6,7 +6,7 @@
  * and params; see {@link jobKey}). Running the same jobs again reads them from the cache: an
  * interrupted benchmark continues where it stopped, and a finished one is re-scored for free.
  */
-import { WorkerPool } from '../engine/workerPool.js';
+import { WorkerPool, type TaskPool } from '../engine/workerPool.js';
 import { initEngine, type BackendName } from '../engine/backend.js';
 import { jobKey, readCachedResult, runFarmJob, type FarmContext, type FarmJob, type FarmJobResult } from './farmJobs.js';
 
@@ -29,6 +29,8 @@ export interface FarmOptions {
   workers?: number;
   backend?: BackendName | 'auto';
   onProgress?: (p: FarmProgress) => void;
+  /** Run the jobs on this pool instead (e.g. queue workers; `ctx.cacheDir` must then be on the store they share). */
+  pool?: TaskPool;
 }
 
 /** Counts of a farm's work so far. */
@@ -87,6 +89,7 @@ export class ModelFarm {
   private engine?: Promise<BackendName>;
 
   private execute(job: FarmJob): Promise<FarmJobResult> {
+    if (this.opts.pool) return this.opts.pool.run<FarmJobResult>(JOBS_MODULE, 'runFarmJob', { ctx: this.ctx, job });
     const workers = this.opts.workers;
     if (workers === 0) {
       // In-process: one job at a time (one backend, one training loop).

@@ -57,6 +57,7 @@ export const sisaFormatHandler: ModelFormatHandler = {
     const request = { ...sel, ...(sel.subjects ? { subjects: sel.subjects.map((s) => subjectIndex.display(subjectIndex.resolve(s))) } : {}) };
     const r = await sisaForget(req.modelDir, split, sel, req.out, {
       workers: p.data.workers,
+      pool: req.pool,
       seed: req.seed,
       resolveSubject: (s) => subjectIndex.resolve(s),
       displaySubject: (s) => subjectIndex.display(s),

@@ -13,6 +13,7 @@
  *   valid checkpoint (warning); an unaffected shard's corrupt checkpoint is dropped (warning).
  */
 import { backendDescription } from '../../engine/backend.js';
+import type { TaskPool } from '../../engine/workerPool.js';
 import { rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +43,8 @@ import { ensureDir } from '../../models/io.js';
 export interface SisaForgetOptions<E = unknown> {
   /** Worker threads for the retrained shards (default: the number of cores; one affected shard trains in this thread). */
   workers?: number;
+  /** Retrain the shards on this pool instead (queue workers; the output directory must be on the store they share). */
+  pool?: TaskPool;
   /** Seed of the selection (random fractions) and of the evaluation's MIA; default the model's. */
   seed?: number;
   resolveSubject?: (name: string) => string;
@@ -151,7 +154,7 @@ export async function sisaForget<E = unknown>(dir: string, split: DataSplit, sel
       t.startWeights = startWeights;
       tasks.push(t);
     }
-    const results = await runShardTasks(tasks, opts.workers ?? availableParallelism(), (r) => opts.log?.(`shard ${r.shard}: retrained in ${r.seconds.toFixed(2)} s`));
+    const results = await runShardTasks(tasks, opts.workers ?? availableParallelism(), (r) => opts.log?.(`shard ${r.shard}: retrained in ${r.seconds.toFixed(2)} s`), opts.pool);
     for (const r of results) {
       const k = r.shard;
       const rs = restart.get(k)!;

@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { hashIds, subset, type DataSplit, type Dataset } from '../../data/dataset.js';
 import { backendDescription, type BackendName } from '../../engine/backend.js';
 import { deriveSeed } from '../../engine/rng.js';
-import { WorkerPool } from '../../engine/workerPool.js';
+import { WorkerPool, type TaskPool } from '../../engine/workerPool.js';
 import { UnlearnError } from '../../errors.js';
 import { buildModel } from '../../models/build.js';
 import { serializeModel, writeDirAtomic } from '../../models/io.js';
@@ -49,6 +49,8 @@ export interface SisaOptions {
   unit?: PartitionUnit;
   /** Worker threads training shards in parallel (default: the number of cores); ≤ 1 trains in this thread. */
   workers?: number;
+  /** Train the shards on this pool instead (queue workers; the output directory must be on the store they share). Not recorded. */
+  pool?: TaskPool;
 }
 
 /** Seed of shard k's initial weights. */
@@ -150,8 +152,16 @@ export async function trainShardTask(t: ShardTask): Promise<ShardResult> {
  * backend of this thread) when that is more than one, else one after the other in this thread.
  * Results are in task order.
  */
-export async function runShardTasks(tasks: ShardTask[], workers: number, onDone?: (r: ShardResult) => void): Promise<ShardResult[]> {
+export async function runShardTasks(tasks: ShardTask[], workers: number, onDone?: (r: ShardResult) => void, remote?: TaskPool): Promise<ShardResult[]> {
   const size = Math.min(workers, tasks.length);
+  if (remote) {
+    const mod = new URL('./train.ts', import.meta.url).href;
+    return Promise.all(tasks.map(async (t) => {
+      const r = await remote.run<ShardResult>(mod, 'trainShardTask', t);
+      onDone?.(r);
+      return r;
+    }));
+  }
   if (size <= 1) {
     const out: ShardResult[] = [];
     for (const t of tasks) {
@@ -276,7 +286,7 @@ export async function trainSisa(
   const workers = sisa.workers ?? availableParallelism();
   let results: ShardResult[];
   try {
-    results = await runShardTasks(live, workers, (r) => opts.log?.(`shard ${r.shard}: trained in ${r.seconds.toFixed(2)} s`));
+    results = await runShardTasks(live, workers, (r) => opts.log?.(`shard ${r.shard}: trained in ${r.seconds.toFixed(2)} s`), sisa.pool);
   } catch (e) {
     await rm(staging, { recursive: true, force: true });
     throw e;

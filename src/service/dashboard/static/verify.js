@@ -1,0 +1,131 @@
+// In-browser verification of certificates, signed tree heads and the whole log:
+// JWS (RFC 7515, EdDSA/Ed25519, RFC 8037) with jose's browser build over WebCrypto, and the
+// RFC 9162 Merkle tree (leaf = SHA-256(0x00 ‖ entry), node = SHA-256(0x01 ‖ left ‖ right))
+// with WebCrypto SHA-256.
+import { compactVerify, createLocalJWKSet, decodeProtectedHeader } from 'jose';
+
+const enc = new TextEncoder();
+
+export function fromB64u(s) {
+  const b = atob(s.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((s.length + 3) % 4));
+  return Uint8Array.from(b, (c) => c.charCodeAt(0));
+}
+export function toB64u(u) {
+  return btoa(String.fromCharCode(...u)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+async function sha256(...parts) {
+  const n = parts.reduce((a, p) => a + p.length, 0);
+  const buf = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) buf.set(p, o), (o += p.length);
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', buf));
+}
+export const leafHash = (bytes) => sha256(Uint8Array.of(0), bytes);
+const nodeHash = (l, r) => sha256(Uint8Array.of(1), l, r);
+const equal = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** RFC 9162 §2.1.1 Merkle tree hash of a list of leaf hashes. */
+export async function rootOf(leaves) {
+  if (leaves.length === 0) return sha256(new Uint8Array(0));
+  if (leaves.length === 1) return leaves[0];
+  let k = 1;
+  while (k * 2 < leaves.length) k *= 2;
+  return nodeHash(await rootOf(leaves.slice(0, k)), await rootOf(leaves.slice(k)));
+}
+
+/** RFC 9162 §2.1.3.2 inclusion proof verification. */
+export async function verifyInclusion(leaf, index, size, proof, root) {
+  if (index >= size) return false;
+  let fn = index, sn = size - 1, r = leaf;
+  for (const p of proof) {
+    if (sn === 0) return false;
+    if (fn & 1 || fn === sn) {
+      r = await nodeHash(p, r);
+      while (!(fn & 1) && fn !== 0) (fn >>= 1), (sn >>= 1);
+    } else r = await nodeHash(r, p);
+    fn >>= 1;
+    sn >>= 1;
+  }
+  return sn === 0 && equal(r, root);
+}
+
+/** RFC 8785 canonical JSON for the values the service signs (objects, arrays, strings, finite numbers, booleans, null). */
+export function canonical(v) {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  return `{${Object.keys(v).filter((k) => v[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(',')}}`;
+}
+
+/** Verify a compact JWS against a JWK set; returns {ok, payload, problem}. */
+export async function verifyJws(jws, jwks, typ) {
+  try {
+    const header = decodeProtectedHeader(jws);
+    if (header.typ !== typ) return { ok: false, problem: `the header's typ is ${JSON.stringify(header.typ)}, expected ${typ}` };
+    const { payload } = await compactVerify(jws.trim(), createLocalJWKSet(jwks), { algorithms: ['EdDSA'] });
+    return { ok: true, payload: JSON.parse(new TextDecoder().decode(payload)), kid: header.kid };
+  } catch (e) {
+    return { ok: false, problem: e?.code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' ? 'the signature does not verify' : String(e?.message ?? e) };
+  }
+}
+
+/** Verify a signed tree head object {treeSize, rootHash, timestamp, signature}. */
+export async function verifyTreeHead(head, jwks) {
+  const s = await verifyJws(head.signature, jwks, 'unlearn-sth');
+  if (!s.ok) return s;
+  const same = s.payload.treeSize === head.treeSize && s.payload.rootHash === head.rootHash && s.payload.timestamp === head.timestamp;
+  return same ? s : { ok: false, problem: 'the signed fields differ from the tree head shown' };
+}
+
+/**
+ * Verify a certificate: its signature, the hash of its claims, the inclusion proof of its log
+ * entry, and the signed tree head the proof ends in. Returns the checks and the claims.
+ */
+export async function verifyCertificate(jws, jwks) {
+  const checks = [];
+  const sig = await verifyJws(jws, jwks, 'unlearn-certificate');
+  checks.push({ name: 'signature (EdDSA, Ed25519)', ok: sig.ok, detail: sig.ok ? `key ${sig.kid}` : sig.problem });
+  if (!sig.ok) return { ok: false, checks };
+  const { claimsSha256, log, ...claims } = sig.payload;
+  const digest = Array.from(await sha256(enc.encode(canonical(claims))), (b) => b.toString(16).padStart(2, '0')).join('');
+  checks.push({ name: 'claims hash', ok: digest === claimsSha256, detail: digest === claimsSha256 ? claimsSha256.slice(0, 16) + '…' : 'the claims do not match claimsSha256' });
+  const inc = log?.inclusion;
+  let incOk = false;
+  try {
+    incOk = !!inc && inc.index === log.index && (await verifyInclusion(fromB64u(inc.leafHash), inc.index, inc.treeSize, inc.proof.map(fromB64u), fromB64u(inc.rootHash)));
+  } catch {
+    incOk = false;
+  }
+  checks.push({ name: 'log inclusion proof (RFC 9162)', ok: incOk, detail: inc ? `entry ${inc.index} of ${inc.treeSize}` : 'no proof' });
+  const th = log?.treeHead ? await verifyTreeHead(log.treeHead, jwks) : { ok: false, problem: 'no tree head' };
+  const match = th.ok && inc && log.treeHead.treeSize === inc.treeSize && log.treeHead.rootHash === inc.rootHash;
+  checks.push({ name: 'signed tree head', ok: !!match, detail: th.ok ? (match ? `size ${log.treeHead.treeSize}, root ${log.treeHead.rootHash.slice(0, 12)}…` : 'the proof does not end in this tree head') : th.problem });
+  return { ok: checks.every((c) => c.ok), checks, claims };
+}
+
+/**
+ * Verify the whole log: each record's index and previous leaf hash (the hash chain), then the
+ * Merkle root of the first `head.treeSize` leaves against the signed tree head.
+ */
+export async function verifyLog(records, head, jwks) {
+  const problems = [];
+  const leaves = [];
+  for (let i = 0; i < records.length; i++) {
+    let rec;
+    try {
+      rec = JSON.parse(records[i]);
+    } catch {
+      problems.push(`entry ${i}: not JSON`);
+      continue;
+    }
+    const leaf = await leafHash(enc.encode(records[i]));
+    if (rec.index !== i) problems.push(`entry ${i}: says index ${rec.index} (reordered or deleted entries)`);
+    const prev = i === 0 ? new Uint8Array(32) : leaves[i - 1];
+    if (rec.prevLeafHash !== toB64u(prev)) problems.push(`entry ${i}: previous leaf hash does not match entry ${i - 1} (edited or inserted)`);
+    leaves.push(leaf);
+  }
+  const th = await verifyTreeHead(head, jwks);
+  if (!th.ok) problems.push(`tree head: ${th.problem}`);
+  if (head.treeSize > leaves.length) problems.push(`tree head covers ${head.treeSize} entries, the log has ${leaves.length}`);
+  else if (toB64u(await rootOf(leaves.slice(0, head.treeSize))) !== head.rootHash) problems.push(`the root of the first ${head.treeSize} entries differs from the signed tree head`);
+  return { ok: problems.length === 0, problems, size: leaves.length };
+}
