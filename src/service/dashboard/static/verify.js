@@ -77,28 +77,45 @@ export async function verifyTreeHead(head, jwks) {
 }
 
 /**
- * Verify a certificate: its signature, the hash of its claims, the inclusion proof of its log
- * entry, and the signed tree head the proof ends in. Returns the checks and the claims.
+ * Verify a certificate (the format of src/service/evidence/certificate.ts): its signature; the
+ * signed tree head it carries; the inclusion proof of its log record in that tree (RFC 9162
+ * §2.1.3.2); and that the record is this request's and commits to this certificate's body
+ * (`data.certificateSha256` = SHA-256 of the canonical JSON of every claim but logEntry,
+ * inclusion and treeHead). Returns the checks and the claims.
  */
 export async function verifyCertificate(jws, jwks) {
   const checks = [];
   const sig = await verifyJws(jws, jwks, 'unlearn-certificate');
   checks.push({ name: 'signature (EdDSA, Ed25519)', ok: sig.ok, detail: sig.ok ? `key ${sig.kid}` : sig.problem });
   if (!sig.ok) return { ok: false, checks };
-  const { claimsSha256, log, ...claims } = sig.payload;
-  const digest = Array.from(await sha256(enc.encode(canonical(claims))), (b) => b.toString(16).padStart(2, '0')).join('');
-  checks.push({ name: 'claims hash', ok: digest === claimsSha256, detail: digest === claimsSha256 ? claimsSha256.slice(0, 16) + '…' : 'the claims do not match claimsSha256' });
-  const inc = log?.inclusion;
+  const claims = sig.payload;
+  const { logEntry, inclusion, treeHead, ...body } = claims;
+  const hex = (u) => Array.from(u, (b) => b.toString(16).padStart(2, '0')).join('');
+  const bodySha = hex(await sha256(enc.encode(canonical(body))));
+  let record = null;
+  let leafOk = false;
+  try {
+    record = JSON.parse(logEntry.record);
+    leafOk = toB64u(await leafHash(enc.encode(logEntry.record))) === logEntry.leafHash;
+  } catch {
+    record = null;
+  }
+  const bound = leafOk && record && record.index === logEntry.index && record.requestId === claims.requestId && record.data?.certificateSha256 === bodySha;
+  checks.push({
+    name: 'log record commits to this certificate',
+    ok: !!bound,
+    detail: bound ? `entry ${logEntry.index}, body ${bodySha.slice(0, 16)}…` : !logEntry ? 'no log record' : !leafOk ? 'the record does not hash to its leaf hash' : 'the record is not this request\'s or commits to another body',
+  });
   let incOk = false;
   try {
-    incOk = !!inc && inc.index === log.index && (await verifyInclusion(fromB64u(inc.leafHash), inc.index, inc.treeSize, inc.proof.map(fromB64u), fromB64u(inc.rootHash)));
+    incOk = !!inclusion && (await verifyInclusion(fromB64u(logEntry.leafHash), logEntry.index, inclusion.treeSize, inclusion.proof.map(fromB64u), fromB64u(inclusion.rootHash)));
   } catch {
     incOk = false;
   }
-  checks.push({ name: 'log inclusion proof (RFC 9162)', ok: incOk, detail: inc ? `entry ${inc.index} of ${inc.treeSize}` : 'no proof' });
-  const th = log?.treeHead ? await verifyTreeHead(log.treeHead, jwks) : { ok: false, problem: 'no tree head' };
-  const match = th.ok && inc && log.treeHead.treeSize === inc.treeSize && log.treeHead.rootHash === inc.rootHash;
-  checks.push({ name: 'signed tree head', ok: !!match, detail: th.ok ? (match ? `size ${log.treeHead.treeSize}, root ${log.treeHead.rootHash.slice(0, 12)}…` : 'the proof does not end in this tree head') : th.problem });
+  checks.push({ name: 'log inclusion proof (RFC 9162)', ok: incOk, detail: inclusion ? `entry ${logEntry?.index} of ${inclusion.treeSize}` : 'no proof' });
+  const th = treeHead ? await verifyTreeHead(treeHead, jwks) : { ok: false, problem: 'no tree head' };
+  const match = th.ok && inclusion && treeHead.treeSize === inclusion.treeSize && treeHead.rootHash === inclusion.rootHash;
+  checks.push({ name: 'signed tree head', ok: !!match, detail: th.ok ? (match ? `size ${treeHead.treeSize}, root ${treeHead.rootHash.slice(0, 12)}…` : 'the proof does not end in this tree head') : th.problem });
   return { ok: checks.every((c) => c.ok), checks, claims };
 }
 
