@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { createHash } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { UnlearnError } from '../errors.js';
-import { commitStaging, releaseStaging, stagingPath } from './staging.js';
+import { commitStaging, ensureDirSync, releaseStaging, stagingPath } from './staging.js';
 import type { ModelManifest } from './manifest.js';
 import { hashIds } from '../data/dataset.js';
 import { checkSeal, sealManifest } from './seal.js';
@@ -39,23 +39,7 @@ export async function writeFileSynced(path: string, data: Uint8Array | string): 
  * @throws UnlearnError IO_ERROR naming the path when a component cannot be created or is a file.
  */
 export async function ensureDir(dir: string): Promise<void> {
-  const missing: string[] = [];
-  let p = resolve(dir);
-  while (!existsSync(p)) {
-    missing.unshift(p);
-    const up = dirname(p);
-    if (up === p) break;
-    p = up;
-  }
-  if (!missing.length && !statSync(p).isDirectory()) throw new UnlearnError('IO_ERROR', `${dir} exists and is not a directory`, 'choose a directory path');
-  for (const m of missing) {
-    try {
-      await mkdir(m);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST' && statSync(m).isDirectory()) continue;
-      throw new UnlearnError('IO_ERROR', `cannot create ${m}: ${(e as Error).message}`, 'check the output path and its permissions');
-    }
-  }
+  ensureDirSync(dir, 'choose a directory path');
 }
 
 /**

@@ -136,8 +136,12 @@ export function isReplaceable(dir: string): boolean {
   return entries.every((e) => REPORT_ENTRIES.has(e)) && ['report.json', 'leaderboard.json', 'tune.json', 'cache'].some((e) => entries.includes(e));
 }
 
-/** Create `dir` and its missing parents one by one (Node's recursive mkdir hangs on some paths, e.g. under /proc). */
-function ensureDirSync(dir: string): void {
+/**
+ * Create `dir` and its missing parents one by one, like `mkdir -p` (Node's recursive mkdir never
+ * returns for some paths, e.g. under /proc).
+ * @throws UnlearnError IO_ERROR naming the path when a component cannot be created or is a file.
+ */
+export function ensureDirSync(dir: string, fix = 'choose an --out inside a directory'): void {
   const missing: string[] = [];
   let p = resolve(dir);
   while (!existsSync(p)) {
@@ -146,7 +150,7 @@ function ensureDirSync(dir: string): void {
     if (up === p) break;
     p = up;
   }
-  if (!missing.length && !statSync(p).isDirectory()) throw new UnlearnError('IO_ERROR', `${dir} exists and is not a directory`, 'choose an --out inside a directory');
+  if (!missing.length && !statSync(p).isDirectory()) throw new UnlearnError('IO_ERROR', `${dir} exists and is not a directory`, fix);
   for (const m of missing) {
     try {
       mkdirSync(m);
