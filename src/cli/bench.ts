@@ -4,7 +4,7 @@
  */
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { int, json, num, posInt } from './args.js';
+import { int, json, keyValue, num, posInt } from './args.js';
 import { join } from 'node:path';
 import type { BackendName } from '../engine/backend.js';
 import { UnlearnError } from '../errors.js';
@@ -12,7 +12,10 @@ import { runBenchmark, type BenchMethod } from '../workflows/benchmark.js';
 import type { FarmProgress } from '../workflows/farm.js';
 import { renderHtmlReport } from '../report/html.js';
 import { leaderboardJson, leaderboardMarkdown, leaderboardTable } from '../report/leaderboard.js';
-import type { ForgetSelector } from '../data/forgetSet.js';
+import { readTunedParams, type BenchForget, type BenchModelKind } from '../workflows/benchSetup.js';
+import { loadDataset } from '../data/registry.js';
+import { specFor } from '../train/fit.js';
+import { Option } from 'commander';
 import { ensureDir } from '../models/io.js';
 import { addQueueOptions, remotePoolOf } from './worker.js';
 import { claimOutDir } from '../models/staging.js';
@@ -20,11 +23,12 @@ import { writeTextAtomic } from '../workflows.js';
 import { runPoisonCommand } from './poison.js';
 
 /**
- * Parse a forget request `random:F`, `class:K`, `subject:NAME` or `id:ID` (several joined by `,`
- * are a union). @throws UnlearnError INVALID_ARGS on anything else.
+ * Parse a forget request `random:F`, `class:K`, `subject:NAME`, `id:ID` or `top-subject:R` (the
+ * R-th most prolific subject, e.g. the emails' biggest sender; several joined by `,` are a union).
+ * @throws UnlearnError INVALID_ARGS on anything else.
  */
-export function parseForget(spec: string): ForgetSelector {
-  const s: ForgetSelector = {};
+export function parseForget(spec: string): BenchForget {
+  const s: BenchForget = {};
   for (const part of spec.split(',')) {
     const i = part.indexOf(':');
     const kind = part.slice(0, i);
@@ -34,9 +38,19 @@ export function parseForget(spec: string): ForgetSelector {
     else if (kind === 'class') (s.classes ??= []).push(int(value));
     else if (kind === 'subject') (s.subjects ??= []).push(value);
     else if (kind === 'id') (s.ids ??= []).push(value);
-    else throw new UnlearnError('INVALID_ARGS', `bad --forget kind '${kind}'`, 'use random:, class:, subject: or id:');
+    else if (kind === 'top-subject' && s.subjectRank === undefined) s.subjectRank = int(value);
+    else throw new UnlearnError('INVALID_ARGS', `bad --forget kind '${kind}'`, 'use random:, class:, subject:, id: or top-subject: (once)');
   }
   return s;
+}
+
+/**
+ * The dataset options of a bench or tune run: `--data-option` values, with `image: true` implied
+ * for a CNN on a built-in image dataset (digits, fashion-mnist) unless given.
+ */
+export function benchDataOptions(dataset: string, model: BenchModelKind, given: Record<string, unknown> | undefined): Record<string, unknown> {
+  const image = model === 'cnn' && (dataset === 'digits' || dataset === 'fashion-mnist') ? { image: true } : {};
+  return { ...image, ...given };
 }
 
 /** A progress display with ETA on stderr: a bar on a terminal, a line every 5% otherwise. */
@@ -77,11 +91,17 @@ export function addBenchCommand(program: Command): void {
     .command('bench'))
     .description('leaderboard of unlearning methods: NeurIPS 2023 challenge score, loss MIA, LiRA, U-LiRA, cost (Markdown, JSON, HTML)')
     .option('--dataset <name>', 'dataset', 'digits')
+    .option('--data-option <key=value>', 'dataset loader option, e.g. limit=2000 or dim=1024; repeatable', keyValue)
+    .addOption(new Option('--model <kind>', 'model kind (cnn: image datasets, image=true is implied)').choices(['logreg', 'mlp', 'cnn']).default('mlp'))
+    .option('--filters <sizes>', 'CNN conv filters per block, comma-separated', '16,32')
+    .option('--dense <n>', 'CNN dense width', int, 64)
     .option('--methods <ids>', 'comma-separated method ids', 'retrain,finetune,neggrad-plus,scrub')
     .option('--params <json>', 'method params by id, e.g. \'{"scrub":{"epochs":2}}\'', json)
+    .option('--tuned <dir>', 'take each method\'s params from the `unlearn tune` outputs under <dir> (<dir>/<method>/tune.json); --params override them')
+    .option('--note <text>', 'one line for the report header (e.g. a documented reduction of data or model)')
     .option('--models <N>', 'unlearning runs per method and retrained models per side', int, 32)
     .option('--shadows <K>', 'shadow models for LiRA / U-LiRA (even)', int, 16)
-    .option('--forget <spec>', 'forget set: random:F | class:K | subject:NAME | id:ID (comma = union)', 'random:0.02')
+    .option('--forget <spec>', 'forget set: random:F | class:K | subject:NAME | id:ID | top-subject:R (comma = union)', 'random:0.02')
     .option('--workers <n>', 'worker threads (default: number of cores)', posInt)
     .option('--out <dir>', 'output directory', 'out/bench')
     .option('--force', 'write into an existing --out (an earlier bench output; its cache is reused)')
@@ -106,19 +126,35 @@ export function addBenchCommand(program: Command): void {
       if (o.scenario === 'poison') return runPoisonCommand({ ...o, datasetExplicit: cmd.getOptionValueSource('dataset') === 'cli', methods: cmd.getOptionValueSource('methods') === 'cli' ? o.methods : 'retrain,finetune,neggrad-plus,scrub,scrub-r,random-label,salun,ssd,l1-sparse,bad-teacher,reset-distil' }, g);
       const ids = String(o.methods).split(',').map((s: string) => s.trim()).filter(Boolean);
       if (ids.length === 0) throw new UnlearnError('INVALID_ARGS', 'no methods given', 'e.g. --methods retrain,finetune');
-      const methods: BenchMethod[] = ids.map((id: string) => ({ id, params: (o.params?.[id] as Record<string, unknown> | undefined) ?? {} }));
       const hidden = String(o.hidden).split(',').map((s) => int(s.trim()));
+      const filters = String(o.filters).split(',').map((s) => int(s.trim()));
+      const model = o.model as BenchModelKind;
+      const dataOptions = benchDataOptions(o.dataset, model, o.dataOption);
+      let tuned: { method: string; from: string; trial: number }[] | undefined;
+      let tunedParams: Record<string, Record<string, unknown>> = {};
+      if (o.tuned) {
+        const split = await loadDataset(o.dataset, dataOptions);
+        const t = readTunedParams(o.tuned, { fingerprint: split.fingerprint, spec: specFor(split, model, { hidden, filters, dense: o.dense }) });
+        tuned = Object.entries(t.params).filter(([m]) => ids.includes(m)).map(([method, p]) => ({ method, from: p.from, trial: p.trial }));
+        tunedParams = Object.fromEntries(Object.entries(t.params).map(([m, p]) => [m, p.params]));
+      }
+      const methods: BenchMethod[] = ids.map((id: string) => ({ id, params: { ...(tunedParams[id] ?? {}), ...((o.params?.[id] as Record<string, unknown> | undefined) ?? {}) } }));
       const progress = benchProgress(!!(g.quiet || g.json));
       const pool = remotePoolOf(o);
       let result;
       try {
         result = await runBenchmark({
-          source: { dataset: o.dataset, options: {} },
+          source: { dataset: o.dataset, options: dataOptions },
           methods,
           models: o.models,
           shadows: o.shadows,
           forget: parseForget(o.forget),
+          model,
           hidden,
+          filters,
+          dense: o.dense,
+          tuned,
+          note: o.note,
           recipe: { epochs: o.epochs, batchSize: o.batchSize, learningRate: o.lr },
           seed: o.seed,
           cacheDir: o.cache ?? (pool ? join(o.store, 'farm-cache') : join(o.out, 'cache')),

@@ -9,8 +9,10 @@ import { ensureDir } from '../models/io.js';
 import { claimOutDir } from '../models/staging.js';
 import { writeTextAtomic } from '../workflows.js';
 import { runTune, tuneMarkdown } from '../workflows/tune.js';
-import { int, num, posInt } from './args.js';
-import { benchProgress, parseForget } from './bench.js';
+import { int, keyValue, num, posInt } from './args.js';
+import { benchDataOptions, benchProgress, parseForget } from './bench.js';
+import { Option } from 'commander';
+import type { BenchModelKind } from '../workflows/benchSetup.js';
 
 /** Add the `tune` command to `program` (which carries the global --json/--quiet/--backend). */
 export function addTuneCommand(program: Command): void {
@@ -20,7 +22,11 @@ export function addTuneCommand(program: Command): void {
     .requiredOption('--method <id>', 'method to tune (see `unlearn methods`)')
     .option('--budget <x>', 'largest admissible cost: method time / retrain time', num, 0.2)
     .option('--dataset <name>', 'dataset', 'digits')
-    .option('--forget <spec>', 'the scored forget set (validation is drawn disjoint from it): random:F | class:K | subject:NAME', 'random:0.02')
+    .option('--data-option <key=value>', 'dataset loader option, e.g. limit=2000 or dim=1024; repeatable', keyValue)
+    .addOption(new Option('--model <kind>', 'model kind (cnn: image datasets, image=true is implied)').choices(['logreg', 'mlp', 'cnn']).default('mlp'))
+    .option('--filters <sizes>', 'CNN conv filters per block, comma-separated', '16,32')
+    .option('--dense <n>', 'CNN dense width', int, 64)
+    .option('--forget <spec>', 'the scored forget set (validation is drawn disjoint from it): random:F | class:K | subject:NAME | top-subject:R', 'random:0.02')
     .option('--models <N>', 'runs per trial and retrained reference models', int, 8)
     .option('--trials <n>', 'trials, the defaults included', int, 6)
     .option('--workers <n>', 'worker threads (default: number of cores)', posInt)
@@ -39,7 +45,10 @@ export function addTuneCommand(program: Command): void {
       let r;
       try {
         r = await runTune({
-          source: { dataset: o.dataset, options: {} },
+          source: { dataset: o.dataset, options: benchDataOptions(o.dataset, o.model as BenchModelKind, o.dataOption) },
+          model: o.model as BenchModelKind,
+          filters: String(o.filters).split(',').map((s) => int(s.trim())),
+          dense: o.dense,
           method: o.method,
           budget: o.budget,
           forget: parseForget(o.forget),

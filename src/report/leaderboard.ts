@@ -2,6 +2,7 @@
  * The method leaderboard of a benchmark (src/eval/benchmark.ts) as Markdown and JSON.
  */
 import type { BenchResult, BenchRow } from '../workflows/benchmark.js';
+import { specLine } from '../workflows/benchSetup.js';
 import { markdownTable, pct } from './table.js';
 
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
@@ -36,10 +37,11 @@ export function leaderboardTable(rows: BenchRow[]): string {
 export function leaderboardMarkdown(b: BenchResult): string {
   const c = b.config;
   const ch = b.rows[0].challenge;
-  const spec = c.spec.kind === 'mlp' ? `MLP hidden [${c.spec.hidden.join(', ')}]` : c.spec.kind;
+  const spec = specLine(c.spec);
   return [
     `# Unlearning leaderboard: ${c.dataset}`,
     '',
+    ...(c.note ? [c.note, ''] : []),
     `- data: \`${c.dataset}\` ${JSON.stringify(c.datasetOptions)}, fingerprint \`${c.fingerprint.slice(0, 16)}\``,
     `- model: ${spec}; recipe: ${c.recipe.optimizer} lr ${c.recipe.learningRate}, ${c.recipe.epochs} epochs, batch ${c.recipe.batchSize}, weight decay ${c.recipe.weightDecay}`,
     `- forget set: ${JSON.stringify(c.forget)} → ${c.forgetSize} examples (ids sha256 \`${c.forgetIdsSha256.slice(0, 16)}\`)`,
@@ -48,6 +50,13 @@ export function leaderboardMarkdown(b: BenchResult): string {
     `- farm: ${b.farm.jobs} jobs (${b.farm.computed} trained, ${b.farm.cached} from the cache), ${c.workers} workers, backend ${c.backend}; wall time ${b.wallSeconds.toFixed(1)} s`,
     '',
     leaderboardTable(b.rows),
+    '',
+    'Params passed to each method (the rest are its defaults; "tuned" = chosen by `unlearn tune` on a validation forget set disjoint from the scored one):',
+    '',
+    ...b.rows.filter((r) => r.method !== 'original' && r.method !== 'retrain').map((r) => {
+      const t = c.tuned?.find((x) => x.method === r.method);
+      return `- ${r.method}: \`${JSON.stringify(r.params)}\`${t ? ` (tuned: trial ${t.trial} of ${t.from})` : c.tuned ? ' (defaults: not tuned or no trial within budget)' : ''}`;
+    }),
     '',
     'How to read it: F is the NeurIPS 2023 challenge forgetting quality (organisers\' estimator) of the method\'s N runs against N',
     'retrained models; score = F × RA ratio × TA ratio. `retrain (ceiling)` is N further retrained models (other seeds) scored the same',

@@ -20,6 +20,8 @@ import { TrainRecipeSchema, type TrainRecipe } from '../train/recipe.js';
 import { selectForgetSet, type ForgetSelector } from '../data/forgetSet.js';
 import { getMethod } from '../unlearn/registry.js';
 import { challengeScore, minResolvingModels, type ChallengeScoreAggregate } from '../eval/challengeScore.js';
+import { initEngine, backendDescription } from '../engine/backend.js';
+import { checkModelFitsData, resolveBenchForget, type BenchForget, type BenchModelKind } from './benchSetup.js';
 import { ModelFarm, type FarmContext, type FarmJob, type FarmJobResult, type FarmProgress, type SplitSource } from './farm.js';
 import { lira, sameClassHeldOut, type AttackAggregate } from '../eval/lira.js';
 import { lossMembershipInference } from '../eval/lossMia.js';
@@ -41,9 +43,14 @@ export interface BenchOptions {
   models: number;
   /** K: shadow models for LiRA / U-LiRA (even, ≥ 2). */
   shadows: number;
-  forget: ForgetSelector;
+  forget: BenchForget;
+  /** Model kind (default `mlp`); a `cnn` needs image-shaped data ([h, w, c], e.g. `image: true`). */
+  model?: BenchModelKind;
   /** Model: MLP hidden sizes (default [128]). */
   hidden?: number[];
+  /** CNN: conv filters per block (default [16, 32]) and dense width (default 64). */
+  filters?: number[];
+  dense?: number;
   /** Training recipe of every from-scratch model (defaults: Adam 1e-3, 8 epochs, batch 128). */
   recipe?: Partial<TrainRecipe>;
   seed?: number;
@@ -55,6 +62,10 @@ export interface BenchOptions {
   pool?: TaskPool;
   /** LiRA / U-LiRA with one global variance per side (default: when K < 64, as Carlini et al. advise). */
   globalVariance?: boolean;
+  /** Params taken from tune manifests (recorded in the result; `methods` already carry them). */
+  tuned?: { method: string; from: string; trial: number }[];
+  /** One line for the report's header (e.g. a documented reduction of the data or the model). */
+  note?: string;
 }
 
 /** One leaderboard row. Accuracies in [0, 1]; AUCs in [0, 1]; seconds of wall time. */
@@ -92,7 +103,7 @@ export interface BenchResult {
     fingerprint: string;
     spec: FarmContext['spec'];
     recipe: TrainRecipe;
-    forget: ForgetSelector;
+    forget: BenchForget;
     forgetSize: number;
     forgetIdsSha256: string;
     models: number;
@@ -102,6 +113,9 @@ export interface BenchResult {
     backend: string;
     methods: BenchMethod[];
     globalVariance: boolean;
+    /** Methods whose params came from tune manifests. */
+    tuned?: { method: string; from: string; trial: number }[];
+    note?: string;
     /** LiRA's non-member targets (see sameClassHeldOut in src/eval/lira.ts) and how many there are. */
     liraNonMembers: { rule: string; count: number };
   };
@@ -139,16 +153,22 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
   const source: SplitSource = 'dataset' in o.source ? { dataset: o.source.dataset, options: split.options } : o.source;
   // Subjects may be named by pseudonym; reports record only pseudonyms (personal data).
   const subjectIndex = SubjectIndex.forSplit(split);
-  const forget = selectForgetSet(split.train, split.train.ids, o.forget, { seed, resolveSubject: (s) => subjectIndex.resolve(s) });
-  const forgetRecord: ForgetSelector = o.forget.subjects ? { ...o.forget, subjects: o.forget.subjects.map((s) => subjectIndex.display(subjectIndex.resolve(s))) } : o.forget;
+  const selector = resolveBenchForget(split, o.forget);
+  checkModelFitsData(o.model ?? 'mlp', split);
+  const forget = selectForgetSet(split.train, split.train.ids, selector, { seed, resolveSubject: (s) => subjectIndex.resolve(s) });
+  const forgetRecord: ForgetSelector = selector.subjects ? { ...selector, subjects: selector.subjects.map((s) => subjectIndex.display(subjectIndex.resolve(s))) } : selector;
+  if (o.forget.subjectRank !== undefined) (forgetRecord as BenchForget).subjectRank = o.forget.subjectRank;
   const recipe = TrainRecipeSchema.parse({ optimizer: 'adam', learningRate: 1e-3, epochs: 8, batchSize: 128, ...o.recipe, seed });
   const ctx: FarmContext = {
     source,
     fingerprint: split.fingerprint,
-    spec: specFor(split, 'mlp', { hidden: o.hidden ?? [128] }),
+    spec: specFor(split, o.model ?? 'mlp', { hidden: o.hidden ?? [128], filters: o.filters, dense: o.dense }),
     recipe,
     forgetIdx: Array.from(forget.forgetIdx),
     cacheDir: o.cacheDir,
+    // Local workers run the engine this thread runs: it is part of every cache key. Queue workers
+    // are other processes (their engine is recorded per result, not keyed).
+    engine: o.pool ? undefined : (await initEngine(o.backend ?? 'auto'), backendDescription()),
   };
   const farm = new ModelFarm(ctx, { workers: o.workers, backend: o.backend, onProgress: o.onProgress, pool: o.pool });
   try {
@@ -267,6 +287,8 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
         backend: original.backend,
         methods: o.methods,
         globalVariance: o.globalVariance ?? K < 64,
+        ...(o.tuned ? { tuned: o.tuned } : {}),
+        ...(o.note ? { note: o.note } : {}),
         liraNonMembers: { rule: 'test examples of the forget set\'s classes', count: liraTest.length },
       },
       rows,

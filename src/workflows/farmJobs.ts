@@ -16,6 +16,7 @@ import { loadDataset } from '../data/registry.js';
 import { UnlearnError } from '../errors.js';
 import { buildModel } from '../models/build.js';
 import { ensureDir, loadModel, saveModel, type StoredModel } from '../models/io.js';
+import { checkSeal } from '../models/seal.js';
 import type { ModelSpec } from '../models/spec.js';
 import { fitFromScratch } from '../train/fit.js';
 import type { TrainRecipe } from '../train/recipe.js';
@@ -41,6 +42,14 @@ export interface FarmContext {
   forgetIdx: number[];
   /** Cache directory (results in jobs/, models in models/). */
   cacheDir: string;
+  /**
+   * The engine every job must run on, as {@link backendDescription} gives it (backend and kernel
+   * path, e.g. `wasm (openblas 0.3.21 Zen, 1 thread)`): part of the cache key, since results are
+   * bit-for-bit reproducible only under the same description. A job run under another engine
+   * throws rather than cache a result under a key that misdescribes it. Absent: not checked (and
+   * keyed as unknown).
+   */
+  engine?: string;
 }
 
 /** One unit of work. Pool indices: 0..nTrain−1 are train examples, nTrain.. the test examples. */
@@ -76,13 +85,20 @@ export interface FarmJobResult {
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /**
- * The cache key of a job: sha256 of its manifest — code version, data fingerprint, model spec,
- * recipe, forget ids (hash), and the job (kind, seed, method + params, shadow members as a hash).
+ * Version of the cache layout. 2: keys include the engine description, and cached models carry
+ * sealed manifests (src/models/seal.ts). Entries of version 1 are never hit (they are rebuilt).
+ */
+export const FARM_CACHE_VERSION = 2;
+
+/**
+ * The cache key of a job: sha256 of its manifest — cache version, engine (backend and kernel
+ * path), data fingerprint, model spec, recipe, forget ids (hash), and the job (kind, seed,
+ * method + params, shadow members as a hash).
  */
 export function jobKey(ctx: FarmContext, job: FarmJob): string {
   const j: Record<string, unknown> = { ...job };
   if ('members' in job) j.members = sha256(job.members.join(','));
-  const manifest = { v: 1, fingerprint: ctx.fingerprint, spec: ctx.spec, recipe: { ...ctx.recipe, seed: undefined }, forget: sha256(ctx.forgetIdx.join(',')), job: j };
+  const manifest = { v: FARM_CACHE_VERSION, engine: ctx.engine ?? null, fingerprint: ctx.fingerprint, spec: ctx.spec, recipe: { ...ctx.recipe, seed: undefined }, forget: sha256(ctx.forgetIdx.join(',')), job: j };
   return sha256(JSON.stringify(manifest));
 }
 
@@ -97,11 +113,23 @@ async function writeAtomic(path: string, text: string): Promise<void> {
   await rename(tmp, path);
 }
 
-/** A cached result, or undefined when absent (or its model, when it has one, is missing). */
+/**
+ * A cached result, or undefined when absent, unreadable, or (when it has one) its model is missing
+ * or its manifest's seal is broken (e.g. written before manifests were sealed): such entries are
+ * recomputed and overwritten, never loaded.
+ */
 export async function readCachedResult(cacheDir: string, key: string, needsModel: boolean): Promise<FarmJobResult | undefined> {
   const p = resultPath(cacheDir, key);
   if (!existsSync(p)) return undefined;
-  if (needsModel && !existsSync(join(modelPath(cacheDir, key), 'manifest.json'))) return undefined;
+  if (needsModel) {
+    const mp = join(modelPath(cacheDir, key), 'manifest.json');
+    if (!existsSync(mp)) return undefined;
+    try {
+      checkSeal(JSON.parse(await readFile(mp, 'utf8')) as object, modelPath(cacheDir, key));
+    } catch {
+      return undefined;
+    }
+  }
   try {
     const r = JSON.parse(await readFile(p, 'utf8')) as FarmJobResult;
     return r.key === key ? { ...r, cached: true } : undefined;
@@ -185,13 +213,17 @@ async function getStored(path: string): Promise<StoredModel> {
 /**
  * Run one farm job (inside a pool worker or in-process) and cache its result. The caller has
  * already checked the cache; a job whose result exists is recomputed and overwritten.
- * @throws UnlearnError DATASET_INVALID when the data's fingerprint differs from the context's;
+ * @throws UnlearnError BACKEND_UNAVAILABLE when this thread's engine is not `ctx.engine`;
+ *   DATASET_INVALID when the data's fingerprint differs from the context's;
  *   MODEL_MISSING when a job's input model (original / shadow) is not in the cache; and whatever
  *   training or the method throws.
  */
 export async function runFarmJob(args: { ctx: FarmContext; job: FarmJob }): Promise<FarmJobResult> {
   const { ctx, job } = args;
   const key = jobKey(ctx, job);
+  if (ctx.engine !== undefined && backendDescription() !== ctx.engine) {
+    throw new UnlearnError('BACKEND_UNAVAILABLE', `farm job runs on ${backendDescription()}, the farm expects ${ctx.engine}`, 'run every farm worker with the same --backend, native build and UNLEARN_NATIVE_THREADS');
+  }
   const split = await loadFarmSplit(ctx);
   const forget = forgetSetOf(split.train, ctx.forgetIdx);
   const recipe = { ...ctx.recipe, seed: job.seed };

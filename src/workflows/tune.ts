@@ -19,7 +19,8 @@ import { hashIds, type DataSplit } from '../data/dataset.js';
 import { selectForgetSet, type ForgetSelector, type ForgetSet } from '../data/forgetSet.js';
 import { SubjectIndex } from '../data/pseudonym.js';
 import { loadDataset } from '../data/registry.js';
-import type { BackendName } from '../engine/backend.js';
+import { backendDescription, initEngine, type BackendName } from '../engine/backend.js';
+import { checkModelFitsData, resolveBenchForget, specLine, type BenchForget, type BenchModelKind } from './benchSetup.js';
 import { deriveSeed, Rng } from '../engine/rng.js';
 import { UnlearnError } from '../errors.js';
 import { challengeScore } from '../eval/challengeScore.js';
@@ -53,12 +54,16 @@ export interface TuneOptions {
   /** Largest admissible cost (method time / retrain time), e.g. 0.2. */
   budget: number;
   /** The scored forget request (the one `unlearn bench` uses); D_v is drawn disjoint from it. */
-  forget: ForgetSelector;
+  forget: BenchForget;
   /** N: runs per trial and retrained reference models. Default 8. */
   models?: number;
   /** Trials including the defaults. Default 6. */
   trials?: number;
+  /** Model kind (default `mlp`) and its sizes, as in `unlearn bench`. */
+  model?: BenchModelKind;
   hidden?: number[];
+  filters?: number[];
+  dense?: number;
   recipe?: Partial<TrainRecipe>;
   seed?: number;
   cacheDir: string;
@@ -90,7 +95,7 @@ export interface TuneResult {
   recipe: TrainRecipe;
   seed: number;
   models: number;
-  scoredForget: { selector: ForgetSelector; size: number; idsSha256: string };
+  scoredForget: { selector: BenchForget; size: number; idsSha256: string };
   validationForget: { size: number; idsSha256: string; disjointFromScored: true; rule: string };
   retrainSeconds: number;
   search: { kind: 'random over a grid, defaults first'; space: Record<string, unknown[]>; trials: number; seed: number };
@@ -187,10 +192,12 @@ export async function runTune(o: TuneOptions): Promise<TuneResult> {
   const split: DataSplit = 'dataset' in o.source ? await loadDataset(o.source.dataset, o.source.options) : await ((await import(o.source.module)) as Record<string, (...a: unknown[]) => Promise<DataSplit>>)[o.source.fn](...o.source.args);
   const source: SplitSource = 'dataset' in o.source ? { dataset: o.source.dataset, options: split.options } : o.source;
   const subjectIndex = SubjectIndex.forSplit(split);
-  const scored = selectForgetSet(split.train, split.train.ids, o.forget, { seed, resolveSubject: (s) => subjectIndex.resolve(s) });
-  const { forget: validation, rule } = validationForgetSet(split, scored, o.forget, seed);
+  const selector = resolveBenchForget(split, o.forget);
+  checkModelFitsData(o.model ?? 'mlp', split);
+  const scored = selectForgetSet(split.train, split.train.ids, selector, { seed, resolveSubject: (s) => subjectIndex.resolve(s) });
+  const { forget: validation, rule } = validationForgetSet(split, scored, selector, seed);
   const recipe = TrainRecipeSchema.parse({ optimizer: 'adam', learningRate: 1e-3, epochs: 8, batchSize: 128, ...o.recipe, seed });
-  const ctx: FarmContext = { source, fingerprint: split.fingerprint, spec: specFor(split, 'mlp', { hidden: o.hidden ?? [128] }), recipe, forgetIdx: Array.from(validation.forgetIdx), cacheDir: o.cacheDir };
+  const ctx: FarmContext = { source, fingerprint: split.fingerprint, spec: specFor(split, o.model ?? 'mlp', { hidden: o.hidden ?? [128], filters: o.filters, dense: o.dense }), recipe, forgetIdx: Array.from(validation.forgetIdx), cacheDir: o.cacheDir, engine: (await initEngine(o.backend ?? 'auto'), backendDescription()) };
   const farm = new ModelFarm(ctx, { workers: o.workers, backend: o.backend, onProgress: o.onProgress });
   try {
     const originalJob: FarmJob = { kind: 'original', seed };
@@ -226,7 +233,7 @@ export async function runTune(o: TuneOptions): Promise<TuneResult> {
       recipe,
       seed,
       models: N,
-      scoredForget: { selector: o.forget.subjects ? { ...o.forget, subjects: o.forget.subjects.map((s) => subjectIndex.display(subjectIndex.resolve(s))) } : o.forget, size: scored.forgetIdx.length, idsSha256: hashIds(scored.forgetIds) },
+      scoredForget: { selector: { ...(selector.subjects ? { ...selector, subjects: selector.subjects.map((s) => subjectIndex.display(subjectIndex.resolve(s))) } : selector), ...(o.forget.subjectRank !== undefined ? { subjectRank: o.forget.subjectRank } : {}) }, size: scored.forgetIdx.length, idsSha256: hashIds(scored.forgetIds) },
       validationForget: { size: validation.forgetIdx.length, idsSha256: hashIds(validation.forgetIds), disjointFromScored: true, rule },
       retrainSeconds,
       search: { kind: 'random over a grid, defaults first', space, trials: trials.length, seed },
@@ -247,7 +254,7 @@ export function tuneMarkdown(r: TuneResult): string {
   const lines = [
     `# Tuning ${r.method} within ${r.budget} × retrain time: ${r.dataset.name}`,
     '',
-    `- model: MLP hidden ${JSON.stringify((r.spec as { hidden?: number[] }).hidden ?? [])}; recipe: ${r.recipe.optimizer} lr ${r.recipe.learningRate}, ${r.recipe.epochs} epochs, batch ${r.recipe.batchSize}; seed ${r.seed}`,
+    `- model: ${specLine(r.spec)}; recipe: ${r.recipe.optimizer} lr ${r.recipe.learningRate}, ${r.recipe.epochs} epochs, batch ${r.recipe.batchSize}; seed ${r.seed}`,
     `- scored forget set ${JSON.stringify(r.scoredForget.selector)} → ${r.scoredForget.size} examples (ids sha256 \`${r.scoredForget.idsSha256.slice(0, 16)}\`), not used by the search`,
     `- validation forget set: ${r.validationForget.rule} → ${r.validationForget.size} examples (ids sha256 \`${r.validationForget.idsSha256.slice(0, 16)}\`), disjoint from the scored one`,
     `- N = ${r.models} runs per trial against ${r.models} retrained models; mean retrain time ${r.retrainSeconds.toFixed(2)} s; search: ${r.search.kind}, ${r.search.trials} trials, seed ${r.search.seed}`,
