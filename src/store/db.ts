@@ -1,13 +1,13 @@
 /**
- * Open the service's database: embedded SQLite (better-sqlite3, WAL journal, `synchronous=FULL`
- * so a committed transaction survives a power cut) or PostgreSQL (pg), behind one Kysely
- * instance, migrated to the latest schema.
+ * Open the service's database: embedded SQLite (better-sqlite3 on a thread of its own, WAL
+ * journal, `synchronous=FULL` so a committed transaction survives a power cut) or PostgreSQL
+ * (pg), behind one Kysely instance, migrated to the latest schema.
  */
-import Sqlite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { UnlearnError } from '../errors.js';
 import { migrateToLatest } from './migrations.js';
+import { ThreadSqliteDialect } from './sqliteThread.js';
 import type { Database } from './schema.js';
 
 /** Which database a store runs on. */
@@ -48,42 +48,16 @@ export function isPostgresUrl(url: string): boolean {
  */
 export async function openDb(o: OpenDbOptions): Promise<OpenDb> {
   if (isPostgresUrl(o.url)) return openPostgres(o);
-  let raw: Sqlite.Database;
+  // The connection runs on its own thread (sqliteThread.ts), so a commit's fsync does not stop the event loop.
+  const db = new Kysely<Database>({ dialect: new ThreadSqliteDialect(o.url) });
   try {
-    raw = new Sqlite(o.url);
-    raw.pragma('journal_mode = WAL');
-    raw.pragma('synchronous = FULL');
-    raw.pragma('foreign_keys = ON');
-    raw.pragma('busy_timeout = 5000');
+    await migrateToLatest(db);
   } catch (e) {
+    await db.destroy().catch(() => undefined);
+    if (e instanceof UnlearnError) throw e;
     throw new UnlearnError('IO_ERROR', `cannot open SQLite database ${o.url}: ${(e as Error).message}`, 'check the data root path and its permissions');
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(raw) }) });
-  await migrateToLatest(db);
   return { db, dialect: 'sqlite', close: () => db.destroy() };
-}
-
-/**
- * better-sqlite3 with its prepared statements kept by SQL text (at most `max`, least recently
- * used dropped): Kysely prepares every query it runs, and preparing costs more than running the
- * small statements of the service. A cached statement is reused only after its previous run
- * returned (Kysely's SQLite connection runs one statement at a time and the service does not
- * stream, so none is busy iterating when reused). SQLite re-prepares a statement by itself when
- * the schema changes.
- */
-export function cachingStatements(raw: Sqlite.Database, max = 512): SqliteDatabase {
-  const cache = new Map<string, Sqlite.Statement>();
-  const prepare = (sqlText: string): Sqlite.Statement => {
-    let st = cache.get(sqlText);
-    if (st) cache.delete(sqlText);
-    else {
-      st = raw.prepare(sqlText);
-      if (cache.size >= max) cache.delete(cache.keys().next().value!);
-    }
-    cache.set(sqlText, st);
-    return st;
-  };
-  return { prepare, close: () => raw.close() };
 }
 
 async function openPostgres(o: OpenDbOptions): Promise<OpenDb> {
