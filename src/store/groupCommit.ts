@@ -37,6 +37,7 @@ export interface GroupCommitOptions {
 export class GroupCommit<I, R> {
   private queue: { item: I; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
   private running = false;
+  private idlers: (() => void)[] = [];
   private readonly maxBatch: number;
   /** Committed transactions and the items they held (their ratio is the mean batch size). */
   readonly stats = { batches: 0, items: 0 };
@@ -59,6 +60,12 @@ export class GroupCommit<I, R> {
         setImmediate(() => void this.drain());
       }
     });
+  }
+
+  /** Resolves once every item submitted so far has been committed or failed (before closing the store). */
+  idle(): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    return new Promise((resolve) => this.idlers.push(resolve));
   }
 
   private async drain(): Promise<void> {
@@ -87,6 +94,7 @@ export class GroupCommit<I, R> {
       }
     } finally {
       this.running = false;
+      for (const f of this.idlers.splice(0)) f();
     }
   }
 
