@@ -51,11 +51,16 @@ export async function openDb(o: OpenDbOptions): Promise<OpenDb> {
   // The connection runs on its own thread (sqliteThread.ts), so a commit's fsync does not stop the event loop.
   const db = new Kysely<Database>({ dialect: new ThreadSqliteDialect(o.url) });
   try {
+    await sql`select 1`.execute(db);
+  } catch (e) {
+    await db.destroy().catch(() => undefined);
+    throw new UnlearnError('IO_ERROR', `cannot open SQLite database ${o.url}: ${(e as Error).message}`, 'check the data root path and its permissions');
+  }
+  try {
     await migrateToLatest(db);
   } catch (e) {
     await db.destroy().catch(() => undefined);
-    if (e instanceof UnlearnError) throw e;
-    throw new UnlearnError('IO_ERROR', `cannot open SQLite database ${o.url}: ${(e as Error).message}`, 'check the data root path and its permissions');
+    throw e;
   }
   return { db, dialect: 'sqlite', close: () => db.destroy() };
 }
