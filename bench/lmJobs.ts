@@ -22,7 +22,15 @@ export interface Setup {
 
 const done = (dir: string) => existsSync(join(dir, 'manifest.json'));
 const log = (s: string) => process.stderr.write(s + '\n');
-const every = (name: string, total: number) => (s: number, l: number) => (s + 1) % 100 === 0 && log(`${name} step ${s + 1}/${total} loss ${l.toFixed(3)}`);
+/** Progress line about every 5% of `total` steps, with the wall time since the first step. */
+const every = (name: string, total: number) => {
+  const k = Math.max(1, Math.round(total / 20));
+  let t0 = 0;
+  return (s: number, l: number) => {
+    if (s === 0) t0 = performance.now();
+    if ((s + 1) % k === 0) log(`${name} step ${s + 1}/${total} loss ${l.toFixed(3)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+  };
+};
 
 /** Train (or reuse) the original model in `dir`. Returns its wall time (s), size and final loss. */
 export async function trainOriginal(a: { setup: Setup; dir: string }): Promise<{ seconds: number; params: number; passages: number; sources: number; finalLoss: number; fingerprint: string; reused: boolean }> {
