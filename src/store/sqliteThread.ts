@@ -28,8 +28,8 @@ class SqliteThread {
 
   constructor(path: string) {
     this.worker = new Worker(new URL('./sqliteThread.mjs', import.meta.url), { workerData: { path } });
-    // Keep the process alive only while a statement is in flight.
-    this.worker.unref();
+    // The thread keeps the process alive only while it is opening or a statement is in flight
+    // (it is unreferenced whenever no answer is awaited).
     this.opened = new Promise((resolve, reject) => this.waiting.set(0, { resolve: () => resolve(), reject }));
     this.worker.on('message', (r: Reply) => {
       const w = this.waiting.get(r.id);
