@@ -22,14 +22,14 @@ import type { TensorInfo, TrainingKernel, WasmKernelArgs } from './wasm_util.js'
 function depthwiseInfo(
   xShape: number[],
   filterShape: number[],
-  attrs: { strides: [number, number] | number; dilations: [number, number] | number; pad: tf.backend_util.PadInfo['type'] | number | tf.backend_util.ExplicitPadding; dimRoundingMode?: 'floor' | 'round' | 'ceil' },
+  attrs: Pick<tf.DepthwiseConv2dNativeBackpropInputAttrs, 'strides' | 'dilations' | 'pad' | 'dimRoundingMode'>,
 ): tf.backend_util.Conv2DInfo {
   return tf.backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
     filterShape as [number, number, number, number],
     attrs.strides,
     attrs.dilations,
-    attrs.pad as 'same' | 'valid' | number,
+    attrs.pad,
     attrs.dimRoundingMode,
     true,
   );
