@@ -48,7 +48,7 @@ async function trainHere(optimizer: 'sgd' | 'adam'): Promise<Float32Array[]> {
   for (const b of batches()) {
     tf.tidy(() => {
       const { grads } = tf.variableGrads(() => m.loss(tf.tensor2d(b.x, [BATCH, ARGS.features]), tf.tensor2d(b.y, [BATCH, ARGS.classes])), m.variables);
-      opt.applyGradients(grads);
+      opt.applyGradients(m.variables.map((v) => ({ name: v.name, tensor: grads[v.name] })));
     });
   }
   const w = m.variables.map((v) => Float32Array.from(v.dataSync() as Float32Array));
