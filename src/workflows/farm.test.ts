@@ -7,7 +7,7 @@ import { specFor } from '../train/fit.js';
 import { TrainRecipeSchema } from '../train/recipe.js';
 import { smallDigits } from '../testing/fixtures.js';
 import { ModelFarm, type FarmContext, type FarmJob } from './farm.js';
-import { resultPath } from './farmJobs.js';
+import { loadFarmSplit, packSplit, resultPath, unpackSplit } from './farmJobs.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'unlearn-farm-'));
 after(() => rm(dir, { recursive: true, force: true }));
@@ -61,4 +61,18 @@ test('the farm runs jobs in workers, caches them by manifest hash, and resumes w
   // A different recipe is a different manifest: no cache hit.
   const other = new ModelFarm({ ...ctx, recipe: { ...ctx.recipe, epochs: 4 } }, { workers: 0 });
   assert.notEqual(other.key(phaseB[0]), resumed.key(phaseB[0]));
+});
+
+test('a packed split (what queue workers receive) unpacks to the same split, fingerprint included', async () => {
+  const s = await smallDigits(50, 20);
+  const u = unpackSplit(packSplit(s));
+  assert.equal(u.fingerprint, s.fingerprint);
+  assert.deepEqual(u.train.ids, s.train.ids);
+  assert.deepEqual(u.test.subjects, s.test.subjects);
+  assert.deepEqual(u.train.features, s.train.features);
+  const p = packSplit(s);
+  assert.equal((await loadFarmSplit({ source: { packed: p }, fingerprint: s.fingerprint })).fingerprint, s.fingerprint);
+  p.train.labels = Int32Array.from(p.train.labels, (l, i) => (i === 0 ? (l + 1) % 10 : l));
+  await assert.rejects(loadFarmSplit({ source: { packed: p }, fingerprint: s.fingerprint }), /farm data has fingerprint/);
+  assert.throws(() => packSplit({ ...s, train: { ...s.train, ids: ['a\nb', ...s.train.ids.slice(1)] } }), /contains a newline/);
 });

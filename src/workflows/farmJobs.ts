@@ -29,10 +29,56 @@ import type { ForgetSet } from '../data/forgetSet.js';
 import { unlearn } from '../unlearn/index.js';
 import { predictPhi } from '../eval/phi.js';
 
-/** How a worker obtains the data: a registry dataset, or a module function returning a split. */
+/**
+ * How a worker obtains the data: a registry dataset, a module function returning a split, or the
+ * split itself packed into typed arrays ({@link packSplit}; what a farm sends to queue workers:
+ * the queue stores the arrays once, content-addressed, and each worker reads them once).
+ */
 export type SplitSource =
   | { dataset: string; options: Record<string, unknown> }
-  | { module: string; fn: string; args: unknown[] };
+  | { module: string; fn: string; args: unknown[] }
+  | { packed: PackedSplit };
+
+/** A dataset as typed arrays only: ids and subjects as UTF-8 of their newline-joined lists. */
+export interface PackedDataset {
+  features: Float32Array;
+  shape: number[];
+  labels: Int32Array;
+  numClasses: number;
+  ids: Uint8Array;
+  subjects: Uint8Array;
+  targets?: Float64Array;
+}
+/** A split as {@link PackedDataset}s plus its small fields. */
+export interface PackedSplit {
+  name: string;
+  options: Record<string, unknown>;
+  classNames: string[];
+  meta: Record<string, unknown>;
+  train: PackedDataset;
+  test: PackedDataset;
+}
+
+const utf8 = new TextEncoder();
+const packDataset = (d: Dataset): PackedDataset => ({ features: d.features, shape: d.shape, labels: d.labels, numClasses: d.numClasses, ids: utf8.encode(d.ids.join('\n')), subjects: utf8.encode(d.subjects.join('\n')), ...(d.targets && { targets: d.targets }) });
+const unpackList = (b: Uint8Array, n: number) => (n === 0 ? [] : new TextDecoder().decode(b).split('\n'));
+const unpackDataset = (d: PackedDataset): Dataset => ({ features: d.features, shape: d.shape, labels: d.labels, numClasses: d.numClasses, ids: unpackList(d.ids, d.labels.length), subjects: unpackList(d.subjects, d.labels.length), ...(d.targets && { targets: d.targets }) });
+
+/** A split as typed arrays (ids and subjects must not contain newlines). @throws UnlearnError INVALID_PARAMS when one does. */
+export function packSplit(s: DataSplit): PackedSplit {
+  for (const d of [s.train, s.test]) {
+    const bad = [...d.ids, ...d.subjects].find((x) => x.includes('\n'));
+    if (bad !== undefined) throw new UnlearnError('INVALID_PARAMS', `example id or subject ${JSON.stringify(bad.slice(0, 40))} contains a newline`, 'use ids and subjects without newlines');
+  }
+  return { name: s.name, options: s.options, classNames: s.classNames, meta: s.meta, train: packDataset(s.train), test: packDataset(s.test) };
+}
+
+/** Inverse of {@link packSplit}, with the fingerprint recomputed from the contents. */
+export function unpackSplit(p: PackedSplit): DataSplit {
+  const train = unpackDataset(p.train);
+  const test = unpackDataset(p.test);
+  return { name: p.name, options: p.options, classNames: p.classNames, meta: p.meta, train, test, fingerprint: fingerprintSplit(p.name, train, test) };
+}
 
 /** Everything the jobs of one farm share (structured-cloneable). */
 export interface FarmContext {
@@ -128,7 +174,9 @@ export function farmInputCacheStats(): { splits: InputCacheStats; models: InputC
   return { splits: splits.stats, models: storedModels.stats };
 }
 
-async function loadSource(s: SplitSource): Promise<DataSplit> {
+/** Load the split a {@link SplitSource} names (no fingerprint check). @throws whatever the loader throws. */
+export async function loadSplitSource(s: SplitSource): Promise<DataSplit> {
+  if ('packed' in s) return unpackSplit(s.packed);
   return 'dataset' in s ? loadDataset(s.dataset, s.options) : ((await import(s.module))[s.fn](...s.args) as Promise<DataSplit>);
 }
 
@@ -143,7 +191,7 @@ export async function loadFarmSplit(ctx: Pick<FarmContext, 'source' | 'fingerpri
 
 async function farmSplit(ctx: Pick<FarmContext, 'source' | 'fingerprint'>): Promise<{ split: DataSplit; cached: boolean }> {
   const { value, cached } = await splits.get(ctx.fingerprint, async () => {
-    const split = await loadSource(ctx.source);
+    const split = await loadSplitSource(ctx.source);
     if (split.fingerprint !== ctx.fingerprint) {
       throw new UnlearnError('DATASET_INVALID', `farm data has fingerprint ${split.fingerprint.slice(0, 12)}, expected ${ctx.fingerprint.slice(0, 12)}`, 'clear the cache directory or restore the data');
     }
