@@ -70,9 +70,10 @@ test('a packed split (what queue workers receive) unpacks to the same split, fin
   assert.deepEqual(u.train.ids, s.train.ids);
   assert.deepEqual(u.test.subjects, s.test.subjects);
   assert.deepEqual(u.train.features, s.train.features);
-  const p = packSplit(s);
-  assert.equal((await loadFarmSplit({ source: { packed: p }, fingerprint: s.fingerprint })).fingerprint, s.fingerprint);
-  p.train.labels = Int32Array.from(p.train.labels, (l, i) => (i === 0 ? (l + 1) % 10 : l));
-  await assert.rejects(loadFarmSplit({ source: { packed: p }, fingerprint: s.fingerprint }), /farm data has fingerprint/);
+  // Changed contents are caught (and not cached); the thread's cache then answers by fingerprint with the verified split.
+  const bad = packSplit(s);
+  bad.train.labels = Int32Array.from(bad.train.labels, (l, i) => (i === 0 ? (l + 1) % 10 : l));
+  await assert.rejects(loadFarmSplit({ source: { packed: bad }, fingerprint: s.fingerprint }), /farm data has fingerprint/);
+  assert.equal((await loadFarmSplit({ source: { packed: packSplit(s) }, fingerprint: s.fingerprint })).fingerprint, s.fingerprint);
   assert.throws(() => packSplit({ ...s, train: { ...s.train, ids: ['a\nb', ...s.train.ids.slice(1)] } }), /contains a newline/);
 });
