@@ -1,8 +1,9 @@
 // The real CLI with --queue against real Redis (UNLEARN_TEST_REDIS) and a real `unlearn worker`
 // process: `unlearn bench --queue` (the challenge-score farm) and SISA `train --sisa --queue` /
 // `forget --queue` give the same bytes as the same commands run locally. Tasks need only Redis and
-// the shared store (PostgreSQL holds the service's jobs, which these commands do not use). Small
-// on purpose (cps-wages, 534 people): about a minute.
+// the shared store; when UNLEARN_TEST_POSTGRES is set the worker also runs as in a deployment,
+// with `--database` (a database of its own, dropped afterwards) for the service's jobs. Small on
+// purpose (cps-wages, 534 people): about a minute on a quiet machine.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -12,9 +13,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
 import { runCli } from '../testing/cli.js';
 
 const REDIS = process.env.UNLEARN_TEST_REDIS;
+const PG = process.env.UNLEARN_TEST_POSTGRES;
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/unlearn.js');
 
 /** Leaderboard JSON without what may differ between runs: wall times and the costs measured from them, dates, paths, the thread count. */
@@ -30,6 +33,16 @@ describe('CLI --queue end to end (real Redis, an `unlearn worker` process)', { s
   let prefix: string;
   let worker: ChildProcess;
   let logFile: string;
+  let database: string | undefined;
+  const admin = async <T>(f: (c: pg.Client) => Promise<T>) => {
+    const c = new pg.Client({ connectionString: PG });
+    await c.connect();
+    try {
+      return await f(c);
+    } finally {
+      await c.end();
+    }
+  };
   const q = () => ['--queue', REDIS!, '--queue-prefix', prefix, '--store', store];
 
   before(async () => {
@@ -37,17 +50,27 @@ describe('CLI --queue end to end (real Redis, an `unlearn worker` process)', { s
     store = join(dir, 'store');
     prefix = `cliq${randomBytes(5).toString('hex')}`; // a key prefix of its own on the shared Redis
     logFile = join(dir, 'worker.log');
+    const db: string[] = [];
+    if (PG) {
+      database = `unlearn_cliq_${randomBytes(5).toString('hex')}`;
+      await admin((c) => c.query(`create database ${database}`));
+      const u = new URL(PG);
+      u.pathname = `/${database}`;
+      db.push('--database', u.href);
+    }
     const fd = openSync(logFile, 'w');
-    worker = spawn(process.execPath, [BIN, '--backend', 'wasm', 'worker', '--queue', REDIS!, '--prefix', prefix, '--store', store, '--concurrency', '1'], { stdio: ['ignore', 'ignore', fd] });
+    worker = spawn(process.execPath, [BIN, '--backend', 'wasm', 'worker', '--queue', REDIS!, '--prefix', prefix, '--store', store, '--concurrency', '1', ...db], { stdio: ['ignore', 'ignore', fd] });
     closeSync(fd);
     const end = Date.now() + 60_000;
     while (!readFileSync(logFile, 'utf8').includes('concurrency 1')) {
       if (worker.exitCode !== null || Date.now() > end) throw new Error(`worker did not start: ${readFileSync(logFile, 'utf8')}`);
       await new Promise((r) => setTimeout(r, 100));
     }
+    if (PG) assert.match(readFileSync(logFile, 'utf8'), /service jobs/, 'with --database the worker also takes the service jobs');
   });
   after(async () => {
     if (worker && worker.exitCode === null) await new Promise((r) => (worker.once('exit', r), worker.kill('SIGTERM')));
+    if (database) await admin((c) => c.query(`drop database if exists ${database} with (force)`));
     if (dir) await rm(dir, { recursive: true, force: true });
   });
   const published = () => (readFileSync(logFile, 'utf8').match(/ published in /g) ?? []).length;
