@@ -126,7 +126,7 @@ async function moveRequests(ctx: ServiceContext, ids: string[], from: Status[], 
   for (const id of ids) {
     await ctx.store.tx(async (t) => {
       const r = (await ctx.store.request(id, t))!;
-      if (from.includes(r.status as Status)) await transition(t, ctx.ledger, r, to, { actor: 'service', facts });
+      if (from.includes(r.status as Status)) await transition(t, ctx.ledger, r, to, { actor: 'service', facts, now: ctx.now() });
     });
   }
 }
@@ -307,7 +307,7 @@ async function ensureReference(ctx: ServiceContext, deps: UnlearnDeps, v: Versio
   await ensureDir(join(ctx.dataRoot, 'references', v.model_id));
   await writeFileSynced(`${path}.tmp-${process.pid}`, JSON.stringify(figures, null, 1) + '\n');
   await rename(`${path}.tmp-${process.pid}`, path);
-  await ctx.store.tx((t) => ctx.ledger.append(t, { type: 'reference.trained', data: { model: v.model_id, root: root.id, trainedFrom: v.id, holdoutN: holdout.length, holdoutIdsSha256: figures.holdout.idsSha256, seed, seconds: res.seconds, accuracy: figures.accuracy, miaAuc: figures.miaAuc, job: job.id } }));
+  await ctx.store.tx((t) => ctx.ledger.append(t, { type: 'reference.trained', data: { model: v.model_id, root: root.id, trainedFrom: v.id, holdoutN: holdout.length, holdoutIdsSha256: figures.holdout.idsSha256, seed, seconds: res.seconds, accuracy: figures.accuracy, miaAuc: figures.miaAuc, job: job.id } }, ctx.now()));
   return { figures, trainedNow: true };
 }
 
@@ -317,7 +317,7 @@ const excludedOf = (plans: PlanRow[]) => [...new Set(plans.flatMap((p) => (JSON.
 /** A failed verification: mark the path failed and re-plan the batch on the next stronger path. */
 async function escalate(ctx: ServiceContext, jc: JobContext, job: Job, plans: PlanRow[], requestIds: string[], cand: Candidate, failures: string[], spent: { actualSeconds?: number; referenceSeconds?: number } = {}): Promise<void> {
   await ctx.store.tx(async (t) => {
-    await ctx.ledger.append(t, { type: 'job.escalated', data: { job: job.id, model: plans[0]?.model_id, path: cand.path, method: cand.method, estimateSeconds: cand.estimateSeconds, actualSeconds: spent.actualSeconds ?? null, referenceSeconds: spent.referenceSeconds ?? 0, failures } });
+    await ctx.ledger.append(t, { type: 'job.escalated', data: { job: job.id, model: plans[0]?.model_id, path: cand.path, method: cand.method, estimateSeconds: cand.estimateSeconds, actualSeconds: spent.actualSeconds ?? null, referenceSeconds: spent.referenceSeconds ?? 0, failures } }, ctx.now());
     for (const p of plans) {
       const alts = (JSON.parse(p.alternatives) as Candidate[]).map((c) => (c.path === cand.path ? { ...c, failed: true, why: `${c.why}; verification failed: ${failures.join('; ')}` } : c));
       const next = nextCandidate(alts);
@@ -325,10 +325,10 @@ async function escalate(ctx: ServiceContext, jc: JobContext, job: Job, plans: Pl
     }
     for (const id of requestIds) {
       let r = (await ctx.store.request(id, t))!;
-      r = (await transition(t, ctx.ledger, r, 'failed', { actor: 'service', reason: `verification failed: ${failures.join('; ')}`, facts: { job: job.id, path: cand.path } })).row;
+      r = (await transition(t, ctx.ledger, r, 'failed', { actor: 'service', reason: `verification failed: ${failures.join('; ')}`, facts: { job: job.id, path: cand.path }, now: ctx.now() })).row;
       const any = (await ctx.store.plansOf(id, t)).some((p) => p.status === 'pending');
-      if (any) await transition(t, ctx.ledger, r, 'escalated', { actor: 'service', reason: `escalated from ${cand.path} to a stronger path` });
-      else await transition(t, ctx.ledger, r, 'refused', { actor: 'service', reason: 'no path left that meets the guarantee' });
+      if (any) await transition(t, ctx.ledger, r, 'escalated', { actor: 'service', reason: `escalated from ${cand.path} to a stronger path`, now: ctx.now() });
+      else await transition(t, ctx.ledger, r, 'refused', { actor: 'service', reason: 'no path left that meets the guarantee', now: ctx.now() });
     }
     await jc.complete(t, { escalated: cand.path });
   });
@@ -381,7 +381,7 @@ async function publish(ctx: ServiceContext, jc: JobContext, job: Job, plans: Pla
           supersededVersions: p.job_id === job.id ? superseded : [],
         });
       }
-      if (r.status === 'running') await transition(t, ctx.ledger, r, 'verifying', { actor: 'service', facts: { job: job.id } }).then((x) => completeWithCertificate(ctx, t, x.row, claims));
+      if (r.status === 'running') await transition(t, ctx.ledger, r, 'verifying', { actor: 'service', facts: { job: job.id }, now: ctx.now() }).then((x) => completeWithCertificate(ctx, t, x.row, claims));
       else await completeWithCertificate(ctx, t, r, claims);
     }
   });
