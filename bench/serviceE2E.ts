@@ -86,7 +86,7 @@ const lineage = manifestOf('plain').lineage.trainIds;
 type Purpose = 'privacy' | 'copyright' | 'correction' | 'bias' | 'security';
 interface Planned { i: number; at: number; kind: string; purpose: Purpose; by: 'requester' | 'operator'; subject?: string; exampleIds?: string[]; models?: string[] }
 /** The mix: who asks what, and of which models (weights sum to 1). */
-const MIX: [string, number][] = [['privacy', 0.3], ['correction', 0.22], ['no-data', 0.15], ['bias', 0.1], ['security', 0.08], ['copyright', 0.07], ['privacy-plain', 0.08]];
+const MIX: [string, number][] = [['privacy', 0.34], ['correction', 0.22], ['no-data', 0.15], ['bias', 0.1], ['security', 0.04], ['copyright', 0.07], ['privacy-plain', 0.08]];
 const START = Date.parse('2026-01-05T08:00:00.000Z');
 const arrivals = Array.from({ length: N }, () => START + rng.next() * DAYS * 86_400_000).sort((a, b) => a - b);
 let nextSender = 0;
