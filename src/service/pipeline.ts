@@ -38,6 +38,12 @@ export function poolTaskRunner(pool: WorkerPool): TaskRunner {
 
 /** The statuses whose accepted terms wait for a batch. */
 const WAITING: Status[] = ['accepted', 'auto-accepted', 'extended', 'failed', 'escalated'];
+/**
+ * Statuses whose pending plans the batcher takes: the waiting ones, and requests already in a
+ * job of another model (scheduled, running or verifying: one model's batch can come due before
+ * another's, and the request's other plans must still be batched).
+ */
+const BATCHABLE: Status[] = [...WAITING, 'scheduled', 'running', 'verifying'];
 
 // ---------------------------------------------------------------- planning
 
@@ -84,7 +90,7 @@ export async function scheduleBatches(ctx: ServiceContext, queue: JobQueue): Pro
   const pending = await ctx.store.plansInStatus('pending');
   if (!pending.length) return [];
   const requests = new Map<string, RequestRow>();
-  for (const r of await ctx.store.requestsInStatus(WAITING)) requests.set(r.id, r);
+  for (const r of await ctx.store.requestsInStatus(BATCHABLE)) requests.set(r.id, r);
   const byModel = new Map<string, PlanRow[]>();
   for (const p of pending) {
     const r = requests.get(p.request_id);
@@ -109,7 +115,8 @@ export async function scheduleBatches(ctx: ServiceContext, queue: JobQueue): Pro
       await ctx.store.updatePlans(plans.map((p) => p.id), { status: 'scheduled', job_id: jobId }, t);
       for (const rid of new Set(plans.map((p) => p.request_id))) {
         const r = (await ctx.store.request(rid, t))!;
-        if (r.status !== 'scheduled') await transition(t, ctx.ledger, r, 'scheduled', { actor: 'service', facts: { job: jobId, model: modelId, batch: plans.length }, now });
+        // A request already in another model's job keeps its status; that job or this one moves it on.
+        if (WAITING.includes(r.status as Status)) await transition(t, ctx.ledger, r, 'scheduled', { actor: 'service', facts: { job: jobId, model: modelId, batch: plans.length }, now });
       }
       await ctx.ledger.append(t, { type: 'job.queued', data: { job: jobId, model: modelId, plans: plans.length, requests: new Set(plans.map((p) => p.request_id)).size } }, now);
       return jobId;
