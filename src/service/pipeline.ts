@@ -362,7 +362,9 @@ async function publish(ctx: ServiceContext, jc: JobContext, job: Job, plans: Pla
       if (superseded.length) await ctx.ledger.append(t, { type: 'model.superseded', data: { model: input.model_id, versions: superseded, by: outputId } }, now);
     }
     const perPlan = plans.length ? seconds / plans.length : 0;
-    await ctx.store.updatePlans(plans.map((p) => p.id), { status: 'done', output_version: outputId, actual_seconds: seconds }, t);
+    // The plans record what ran (a plan batched with a stronger requirement ran the stronger path),
+    // so later certificates of a request claim the path its model actually took.
+    await ctx.store.updatePlans(plans.map((p) => p.id), { status: 'done', output_version: outputId, actual_seconds: seconds, method: cand.method, guarantee: cand.guarantee.kind }, t);
     await ctx.ledger.append(t, { type: 'job.completed', data: { job: job.id, model: input.model_id, path: cand.path, method: cand.method, estimateSeconds: cand.estimateSeconds, actualSeconds: seconds, referenceSeconds, perPlanSeconds: perPlan, output: outputId, plans: plans.length } }, now);
     await jc.complete(t, { output: outputId });
     for (const rid of new Set(plans.map((p) => p.request_id))) {
@@ -374,7 +376,7 @@ async function publish(ctx: ServiceContext, jc: JobContext, job: Job, plans: Pla
       for (const p of all) {
         const o = p.output_version ? await ctx.store.version(p.output_version, t) : undefined;
         const alts = JSON.parse(p.alternatives) as Candidate[];
-        const used = p.job_id === job.id ? cand : alts.find((c) => c.method === p.method) ?? alts[0];
+        const used = p.job_id === job.id ? cand : alts.find((c) => c.method === p.method && !c.failed) ?? alts.find((c) => c.method === p.method) ?? alts[0];
         claims.push({
           modelId: p.model_id,
           inputHash: p.version_id,
