@@ -23,7 +23,7 @@
  *   npm run bench:service-e2e [-- --requests 100 --seed 0 --days 7 --tick-minutes 15 --out bench/results/service-e2e.md]
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -138,7 +138,13 @@ let planSeconds = 0;
 try {
   const op = (await createToken(ctx.store, { role: 'operator' })).secret;
   fixed = START - 3_600_000;
-  for (const id of ['plain', 'sisa', 'certified'] as const) await api('/v1/models', op, 'POST', { id, dir: MODELS[id] });
+  // Register copies: the service deletes the weights of superseded versions after the policy's
+  // grace period, and the trained models are a cache kept between runs.
+  for (const id of ['plain', 'sisa', 'certified'] as const) {
+    const dir = join(dataRoot, 'registered', id);
+    cpSync(MODELS[id], dir, { recursive: true });
+    await api('/v1/models', op, 'POST', { id, dir });
+  }
   fixed = undefined;
   log(`registered plain, sisa, certified; ${N} requests over ${DAYS} simulated days, ticks of ${TICK / 60_000} min`);
   const terminal = new Set(['completed', 'refused', 'rejected']);
