@@ -22,9 +22,11 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:chil
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { adam } from '../src/engine/adam.js';
 import { backendDescription, initEngine, tfjsNodeInstalled } from '../src/engine/backend.js';
+import { DataParallelTrainer } from '../src/engine/dataParallel.js';
+import { cnn, mlp } from './engine_models.js';
 import { unregisterWasmTrainingKernels } from '../src/engine/kernels/index.js';
 import { nativeStatus } from '../src/engine/native.js';
 import { disposeModel, initModel, lmConfig, variables } from '../src/lm/model.js';
@@ -34,13 +36,14 @@ const BATCH = 128;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const POOL = 1024; // distinct random examples cycled through
-const CELLS = ['wasm-stock', 'wasm', 'wasm-openblas-1', 'wasm-openblas-2', 'cpu', 'tensorflow', 'torch-1', 'torch-2'] as const;
+const CELLS = ['wasm-stock', 'wasm', 'wasm-openblas-1', 'wasm-openblas-2', 'wasm-openblas-dp2', 'cpu', 'tensorflow', 'torch-1', 'torch-2'] as const;
 type Cell = (typeof CELLS)[number];
 const HEADINGS: Record<Cell, string> = {
   'wasm-stock': 'wasm stock',
   wasm: 'wasm + kernels',
   'wasm-openblas-1': 'wasm + OpenBLAS, 1 thread',
   'wasm-openblas-2': 'wasm + OpenBLAS, 2 threads',
+  'wasm-openblas-dp2': 'wasm + OpenBLAS, 2 workers (data-parallel)',
   cpu: 'cpu',
   tensorflow: 'tensorflow',
   'torch-1': 'PyTorch CPU, 1 thread',
@@ -52,29 +55,12 @@ const CELL_ENV: Partial<Record<Cell, Record<string, string>>> = {
   wasm: { UNLEARN_NATIVE: '0' },
   'wasm-openblas-1': { UNLEARN_NATIVE: '1', UNLEARN_NATIVE_THREADS: '1' },
   'wasm-openblas-2': { UNLEARN_NATIVE: '1', UNLEARN_NATIVE_THREADS: '2' },
+  'wasm-openblas-dp2': { UNLEARN_NATIVE: '1', UNLEARN_NATIVE_THREADS: '1' },
 };
 const WORKLOADS = ['MLP 784-256-10 train', 'CNN (2 conv + dense) train', 'MLP forward', 'attention products fwd+bwd (8 heads, T 128)', 'LM small train (passages/s)'] as const;
 
 /** Result of one workload on one column: examples/s, or why it could not run. */
 type Result = { exPerSec: number; note?: string } | { error: string };
-
-function mlp(): tfl.Sequential {
-  const m = tfl.sequential();
-  m.add(tfl.layers.dense({ inputShape: [784], units: 256, activation: 'relu' }));
-  m.add(tfl.layers.dense({ units: 10 }));
-  return m;
-}
-
-function cnn(): tfl.Sequential {
-  const m = tfl.sequential();
-  m.add(tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 16, kernelSize: 3, activation: 'relu' }));
-  m.add(tfl.layers.maxPooling2d({ poolSize: 2 }));
-  m.add(tfl.layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu' }));
-  m.add(tfl.layers.maxPooling2d({ poolSize: 2 }));
-  m.add(tfl.layers.flatten());
-  m.add(tfl.layers.dense({ units: 10 }));
-  return m;
-}
 
 /** Host data: POOL random examples with `features` features and one-hot labels over 10 classes. */
 function hostData(features: number): { x: Float32Array; y: Float32Array } {
@@ -147,9 +133,37 @@ function lmWorkload(batch: number): Workload {
   return { step, batch, dispose: () => (opt.dispose(), disposeModel(m)) };
 }
 
+/**
+ * Training as {@link trainWorkload}, data-parallel: 2 worker threads (1 OpenBLAS thread each)
+ * each take half of every batch (src/engine/dataParallel.ts).
+ */
+async function parallelWorkload(kind: 'mlp' | 'cnn', features: number): Promise<Workload> {
+  const { x, y } = hostData(features);
+  const t = await DataParallelTrainer.create({
+    workers: 2,
+    module: new URL('./engine_models.ts', import.meta.url).href,
+    fn: 'parallel',
+    args: { kind },
+    optimizer: { name: 'sgd', learningRate: 0.01 },
+    maxBatch: BATCH,
+  });
+  const per = POOL / BATCH;
+  const step = (i: number) => {
+    const o = (i % per) * BATCH;
+    t.stepSync(x.subarray(o * features, (o + BATCH) * features), y.subarray(o * 10, (o + BATCH) * 10), BATCH);
+  };
+  return { step, batch: BATCH, dispose: () => void t.close() };
+}
+
 /** The workloads of a tfjs column, in WORKLOADS order (the pure-JS cpu backend at small batches). */
-function makeWorkloads(cell: Cell): (() => Workload)[] {
+function makeWorkloads(cell: Cell): (() => Workload | Promise<Workload>)[] {
   const cpu = cell === 'cpu';
+  if (cell === 'wasm-openblas-dp2') {
+    const single = () => {
+      throw new Error('n/a (training only)');
+    };
+    return [() => parallelWorkload('mlp', 784), () => parallelWorkload('cnn', 784), single, single, single];
+  }
   return [
     () => trainWorkload(mlp(), [784], BATCH),
     () => ({ ...trainWorkload(cnn(), [28, 28, 1], cpu ? 8 : BATCH), note: cpu ? 'batch 8' : undefined }),
@@ -161,6 +175,7 @@ function makeWorkloads(cell: Cell): (() => Workload)[] {
 
 function errorResult(e: unknown): Result {
   const msg = (e as Error).message;
+  if (msg.startsWith('n/a')) return { error: msg };
   const m = /Kernel '(\w+)' not registered/.exec(msg);
   return { error: m ? `fails: ${m[1]} missing` : `fails: ${msg.slice(0, 80)}` };
 }
@@ -189,7 +204,7 @@ async function serve(cell: Cell): Promise<void> {
     let wl = live.get(w);
     try {
       if (!wl) {
-        wl = factories[w]();
+        wl = await factories[w]();
         (wl as Workload).step(counter++); // warm-up
         live.set(w, wl);
       }
@@ -207,6 +222,7 @@ async function serve(cell: Cell): Promise<void> {
   }
   for (const wl of live.values()) if ('dispose' in wl) (wl as Workload).dispose();
   console.log(JSON.stringify({ leaked: tf.memory().numTensors - before }));
+  process.exit(0); // data-parallel workers may still be shutting down
 }
 
 /** A column's child process and a way to ask it for one line. */
@@ -310,6 +326,7 @@ async function main(): Promise<void> {
   };
   const ratios: [string, Cell, Cell][] = [
     ['OpenBLAS 2 thr ÷ PyTorch 2 thr', 'wasm-openblas-2', 'torch-2'],
+    ['data-parallel 2 workers ÷ PyTorch 2 thr', 'wasm-openblas-dp2', 'torch-2'],
     ['OpenBLAS 1 thr ÷ PyTorch 1 thr', 'wasm-openblas-1', 'torch-1'],
     ['OpenBLAS 2 thr ÷ wasm + kernels', 'wasm-openblas-2', 'wasm'],
   ];

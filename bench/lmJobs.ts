@@ -4,7 +4,7 @@
  * unlearn a source with a method and audit the result. Models are exchanged as directories;
  * results as plain JSON. A job whose model directory already holds a finished model reuses it.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { auditLm, type AuditOptions, type LmAudit } from '../src/lm/audit/index.js';
 import { lmScaleWorkflow, lmSustainWorkflow } from '../src/lm/seriesWorkflows.js';
@@ -21,8 +21,20 @@ export interface Setup {
 }
 
 const done = (dir: string) => existsSync(join(dir, 'manifest.json'));
-const log = (s: string) => process.stderr.write(s + '\n');
-const every = (name: string, total: number) => (s: number, l: number) => (s + 1) % 100 === 0 && log(`${name} step ${s + 1}/${total} loss ${l.toFixed(3)}`);
+/**
+ * A progress line on stderr, written synchronously: a worker's `process.stderr` reaches the main
+ * thread only when the worker's event loop turns, which a training loop does not do until the job ends.
+ */
+const log = (s: string) => writeSync(2, s + '\n');
+/** Progress line about every 5% of `total` steps, with the wall time since the first step. */
+const every = (name: string, total: number) => {
+  const k = Math.max(1, Math.round(total / 20));
+  let t0 = 0;
+  return (s: number, l: number) => {
+    if (s === 0) t0 = performance.now();
+    if ((s + 1) % k === 0) log(`${name} step ${s + 1}/${total} loss ${l.toFixed(3)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+  };
+};
 
 /** Train (or reuse) the original model in `dir`. Returns its wall time (s), size and final loss. */
 export async function trainOriginal(a: { setup: Setup; dir: string }): Promise<{ seconds: number; params: number; passages: number; sources: number; finalLoss: number; fingerprint: string; reused: boolean }> {

@@ -13,7 +13,7 @@
  *
  * Writes bench/results/queue.md and out/bench/queue.json.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -88,6 +88,7 @@ async function main() {
   const rows: { config: string; farmSeconds: number; deletionSeconds: number }[] = [];
   const cores = availableParallelism();
   const load0 = loadavg()[0]!;
+  const uptime0 = execFileSync('uptime', { encoding: 'utf8' }).trim();
 
   // Local: this process's worker threads, one per core (the default), no queue.
   {
@@ -140,21 +141,24 @@ async function main() {
   await stop(procs);
   await rm(root, { recursive: true, force: true });
 
+  const uptime1 = execFileSync('uptime', { encoding: 'utf8' }).trim();
   const base = rows[1]!;
   const md = [
     `# Queue benchmark`,
     ``,
-    `${new Date().toISOString().slice(0, 10)}, ${cores} cores shared with other work (1-minute load average ${load0.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end): the curve is honest for this loaded machine, not a clean scaling measurement. Farm: ${FARM_JOBS} trainings (digits 600/200, MLP 784-32-10, 4 epochs). SISA: ${DELETIONS} single-example deletions at once from one 4-shard × 2-slice model (one shard retrained from its checkpoint each). Workers: \`unlearn worker --concurrency 1\` processes through BullMQ on Redis; local: the farm's worker threads in one process.`,
+    `${new Date().toISOString().slice(0, 10)}, ${cores} cores shared with other work (1-minute load average ${load0.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end): the curve is honest for this loaded machine, not a clean scaling measurement. Farm: ${FARM_JOBS} trainings (digits 600/200, MLP 784-32-10, 4 epochs). SISA: ${DELETIONS} single-example deletions at once from one 4-shard × 2-slice model (one shard retrained from its checkpoint each). Workers: \`unlearn worker --concurrency 1\` processes through BullMQ on Redis, each keeping its inputs (the packed split, shard data and checkpoints, stored by content hash in the shared store) in its input cache; local: the farm's worker threads in one process.`,
     ``,
     markdownTable(['configuration', 'farm wall (s)', 'speed-up vs 1 worker', 'SISA deletions wall (s)', 'speed-up vs 1 worker'], rows.map((r) => [r.config, r.farmSeconds.toFixed(1), (base.farmSeconds / r.farmSeconds).toFixed(2), r.deletionSeconds.toFixed(1), (base.deletionSeconds / r.deletionSeconds).toFixed(2)])),
     ``,
     `Overhead per job (no-op task, ${NOOPS} jobs): local worker thread ${(localNoop * 1000).toFixed(2)} ms; queue round trip ${(queueNoop * 1000).toFixed(1)} ms one at a time, ${(queueNoopPar * 1000).toFixed(1)} ms per job with all ${NOOPS} in flight (1 worker).`,
     ``,
+    `\`uptime\` at the start: \`${uptime0}\`; at the end: \`${uptime1}\`.`,
+    ``,
   ].join('\n');
   await mkdir('bench/results', { recursive: true });
   await mkdir('out/bench', { recursive: true });
   await writeFile('bench/results/queue.md', md);
-  await writeFile('out/bench/queue.json', JSON.stringify({ rows, localNoopMs: localNoop * 1000, queueNoopMs: queueNoop * 1000, queueNoopParallelMs: queueNoopPar * 1000, cores, load: [load0, loadavg()[0]] }, null, 1));
+  await writeFile('out/bench/queue.json', JSON.stringify({ rows, localNoopMs: localNoop * 1000, queueNoopMs: queueNoop * 1000, queueNoopParallelMs: queueNoopPar * 1000, cores, load: [load0, loadavg()[0]], uptime: [uptime0, uptime1] }, null, 1));
   process.stdout.write(md);
 }
 

@@ -13,6 +13,11 @@
  *   runs the handler with the service's {@link JobRunner}, which commits the job's effects and its
  *   done mark in one transaction. After a Redis restart the next dispatch tick posts every
  *   unfinished row again.
+ * Large inputs (typed arrays of {@link INPUT_BLOB_BYTES} bytes or more: a SISA shard's data, its
+ * checkpoint) do not travel through Redis: the client writes each once into the store at
+ * `<store>/inputs/<sha256>` and the task carries `{$input: sha256}`; a worker keeps the inputs it
+ * read in a bounded per-worker cache keyed by that hash (src/engine/inputCache.ts), so repeated
+ * jobs on the same inputs do not read them again.
  * Retries: tasks use BullMQ attempts with exponential backoff; service jobs the table's attempts.
  * Stalled jobs (a worker killed mid-job stops renewing its lock) go back to waiting after the
  * stall interval and another worker runs them.
@@ -24,6 +29,7 @@ import { availableParallelism, hostname } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Queue, Worker, type ConnectionOptions, type Job as BullJob } from 'bullmq';
+import { InputCache, inputCacheBytes, type InputCacheStats } from '../engine/inputCache.js';
 import { UnlearnError } from '../errors.js';
 import { writeFileSynced } from '../models/io.js';
 import { canonicalJson } from '../service/evidence/canonical.js';
@@ -107,6 +113,62 @@ export function decodeTyped(v: unknown): unknown {
   return v;
 }
 
+/** Typed arrays of at least this many bytes travel as content-addressed files in the store, not through Redis. */
+export const INPUT_BLOB_BYTES = 64 * 1024;
+
+/** Path of a content-addressed task input in the store. */
+export const inputPath = (store: string, sha: string) => join(store, 'inputs', sha.slice(0, 2), sha);
+
+/**
+ * {@link encodeTyped}, with typed arrays of {@link INPUT_BLOB_BYTES} or more written once to the
+ * store ({@link inputPath}, temp + fsync + link) and replaced by `{$input: sha256, $typed}`.
+ */
+export async function encodeInputs(v: unknown, store: string): Promise<unknown> {
+  if (ArrayBuffer.isView(v) && !(v instanceof DataView) && v.byteLength >= INPUT_BLOB_BYTES) {
+    const name = v.constructor.name as keyof typeof TYPED;
+    if (!(name in TYPED)) throw new UnlearnError('INVALID_PARAMS', `cannot queue a ${name}`, 'pass plain typed arrays');
+    const bytes = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    const path = inputPath(store, sha);
+    if (!existsSync(path)) {
+      await mkdir(dirname(path), { recursive: true });
+      await publishOnce(path, bytes);
+    }
+    return { $input: sha, $typed: name };
+  }
+  if (ArrayBuffer.isView(v)) return encodeTyped(v);
+  if (Array.isArray(v)) return Promise.all(v.map((x) => encodeInputs(x, store)));
+  if (v && typeof v === 'object') return Object.fromEntries(await Promise.all(Object.entries(v).map(async ([k, x]) => [k, await encodeInputs(x, store)])));
+  return v;
+}
+
+/**
+ * Inverse of {@link encodeInputs}: `{$input}` references are read from the store through `cache`
+ * (keyed by the sha256, checked on read) and handed out as fresh copies.
+ * @throws UnlearnError IO_ERROR when an input is missing from the store or does not hash to its name.
+ */
+export async function decodeInputs(v: unknown, store: string, cache: InputCache<Buffer>): Promise<unknown> {
+  if (Array.isArray(v)) return Promise.all(v.map((x) => decodeInputs(x, store, cache)));
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    if (typeof o.$input === 'string' && typeof o.$typed === 'string' && o.$typed in TYPED) {
+      const sha = o.$input;
+      const { value } = await cache.get(sha, async () => {
+        const b = await readFile(inputPath(store, sha)).catch(() => undefined);
+        if (!b) throw new UnlearnError('IO_ERROR', `task input ${sha.slice(0, 12)} is not in the store ${store}`, 'give every worker the same --store as the client');
+        if (createHash('sha256').update(b).digest('hex') !== sha) throw new UnlearnError('IO_ERROR', `task input ${sha.slice(0, 12)} in the store does not hash to its name`, `remove ${inputPath(store, sha)} and run again`);
+        return b;
+      });
+      const ab = new ArrayBuffer(value.length);
+      new Uint8Array(ab).set(value);
+      return new TYPED[o.$typed as keyof typeof TYPED](ab);
+    }
+    if (typeof o.$typed === 'string') return decodeTyped(o);
+    return Object.fromEntries(await Promise.all(Object.entries(o).map(async ([k, x]) => [k, await decodeInputs(x, store, cache)])));
+  }
+  return v;
+}
+
 /** A module URL or path as a package-relative path. @throws UnlearnError INVALID_PARAMS for modules outside the package. */
 export function packageRelative(module: string): string {
   const p = module.startsWith('file:') ? fileURLToPath(module) : resolve(PACKAGE_ROOT, module);
@@ -138,7 +200,7 @@ interface TaskRecord {
 }
 
 /** Publish `text` at `path` once: temp + fsync, then link (fails when another worker published first). Returns true when this call published. */
-async function publishOnce(path: string, text: string): Promise<boolean> {
+async function publishOnce(path: string, text: string | Uint8Array): Promise<boolean> {
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   await writeFileSynced(tmp, text);
   try {
@@ -185,7 +247,7 @@ export class RemotePool {
    * @throws Error with the worker's message once the task failed all its attempts.
    */
   async run<R>(module: string, fn: string, args: unknown, opts: { outArg?: string } = {}): Promise<R> {
-    const spec: TaskSpec = { module: packageRelative(module), fn, args: encodeTyped(args), outArg: opts.outArg };
+    const spec: TaskSpec = { module: packageRelative(module), fn, args: await encodeInputs(args, this.o.store), outArg: opts.outArg };
     const hash = taskHash(spec);
     const paths = taskPaths(this.o.store, hash);
     const opt = { jobId: hash, attempts: this.o.attempts ?? 3, backoff: { type: 'exponential', delay: this.o.backoffMs ?? 1000 }, removeOnComplete: true, removeOnFail: { age: 3600 } };
@@ -194,11 +256,12 @@ export class RemotePool {
       if (existsSync(paths.result)) break;
       if (this.closed) throw new Error('remote pool is closed');
       try {
-        const j = await this.queue.getJob(hash);
-        const state = j ? await j.getState() : 'missing';
+        // The state alone (not the job, whose data may be large) on every poll.
+        const state = await this.queue.getJobState(hash);
+        const j = state === 'failed' || this.o.onProgress ? await this.queue.getJob(hash) : undefined;
         if (state === 'failed' && added) throw new UnlearnError('IO_ERROR', `task ${fn} ${hash.slice(0, 12)} failed: ${j!.failedReason}`, 'see the worker log');
         if (state === 'failed') await j!.remove(); // a failure of an earlier run: try again
-        if (state === 'failed' || state === 'missing' || state === 'unknown') {
+        if (state === 'failed' || state === 'unknown') {
           if (existsSync(paths.result)) break;
           await this.queue.add(fn, spec, opt);
           added = true;
@@ -234,6 +297,8 @@ export interface WorkerOptions extends QueueTarget {
   stallMs?: number;
   /** Runs a task (default: in this thread, by dynamic import). The CLI passes a worker-thread pool. */
   runTask?: (moduleUrl: string, fn: string, args: unknown) => Promise<unknown>;
+  /** Bound of the cache of task inputs read from the store, bytes (default {@link inputCacheBytes}). */
+  inputCacheBytes?: number;
   /** The service's job runner, when this worker also runs service jobs (needs `--database`). */
   serviceRunner?: JobRunner;
   log?: (line: string) => void;
@@ -244,6 +309,8 @@ export interface RunningWorker {
   id: string;
   /** Tasks this worker ran to publication (not counting results another worker had published). */
   published: number;
+  /** Hits and misses of the worker's cache of task inputs read from the store. */
+  inputs(): InputCacheStats;
   close(): Promise<void>;
 }
 
@@ -263,7 +330,8 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const run = o.runTask ?? runInThread;
   const concurrency = o.concurrency ?? availableParallelism();
   const common = { connection: redisOptions(o.url), prefix: prefixOf(o), concurrency, lockDuration: o.lockMs ?? 30_000, stalledInterval: o.stallMs ?? 30_000, maxStalledCount: 2, name: id };
-  const state = { id, published: 0 } as RunningWorker;
+  const inputs = new InputCache<Buffer>({ maxBytes: o.inputCacheBytes ?? inputCacheBytes(), sizeOf: (b) => b.length });
+  const state = { id, published: 0, inputs: () => inputs.stats } as RunningWorker;
   const tasks = new Worker<TaskSpec>(
     TASK_QUEUE,
     async (job: BullJob<TaskSpec>) => {
@@ -281,7 +349,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
         tmpOut = join(o.store, 'tasks', '.staging', `${hash}-${randomBytes(4).toString('hex')}`);
         args = { ...(t.args as Record<string, unknown>), [t.outArg]: tmpOut };
       }
-      args = decodeTyped(args);
+      args = await decodeInputs(args, o.store, inputs);
       try {
         const value = await run(pathToFileURL(join(PACKAGE_ROOT, t.module)).href, t.fn, args);
         await mkdir(paths.dir, { recursive: true });

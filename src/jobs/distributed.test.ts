@@ -57,6 +57,9 @@ describe('farm and SISA on queue workers', { skip: REDIS ? false : 'UNLEARN_TEST
     const phaseB: FarmJob[] = [{ kind: 'unlearn', method: 'finetune', params: { epochs: 1 }, seed: 3, originalKey: local.key(phaseA[0]!) }];
     assert.deepEqual((await remote.run(phaseB)).map(strip), (await local.run(phaseB)).map(strip));
     assert.equal(remote.stats.computed, 4);
+    // Two worker threads, three jobs on one split: each thread loads it once, the third job finds it in its thread's input cache.
+    const inputs = r.map((x) => x.inputs);
+    assert.ok(inputs.includes('cached'), `some job on a warm thread: ${inputs.join(', ')}`);
     await local.close();
   });
 
@@ -73,6 +76,13 @@ describe('farm and SISA on queue workers', { skip: REDIS ? false : 'UNLEARN_TEST
     const b = (await trainSisa(split, spec, recipe, { shards: 3, slices: 2, workers: 1, pool }, { out: R })).manifest;
     assert.deepEqual(b.shards.map((x) => x.hash), a.shards.map((x) => x.hash));
     assert.deepEqual(await bytes(R, b), await bytes(L, a));
+    // The shards' data went through the store as content-addressed inputs; training the same shards again reads none of it again.
+    const before = worker.inputs();
+    assert.ok(before.misses >= 3, `shard data read from the store: ${JSON.stringify(before)}`);
+    const b2 = (await trainSisa(split, spec, recipe, { shards: 3, slices: 2, workers: 1, pool }, { out: join(dir, 'store', 'sisa-remote-2') })).manifest;
+    assert.deepEqual(b2.shards.map((x) => x.hash), a.shards.map((x) => x.hash));
+    assert.equal(worker.inputs().misses, before.misses, 'no input read again');
+    assert.ok(worker.inputs().hits >= before.hits + 3);
     const ids = [a.assignment.shards[0]!.slices[1]![0]!, a.assignment.shards[2]!.slices[0]![0]!];
     const fa = (await sisaForget(L, split, { ids }, join(dir, 'sisa-local-B'), { workers: 1 })).manifest;
     const fb = (await sisaForget(R, split, { ids }, join(dir, 'store', 'sisa-remote-B'), { workers: 1, pool })).manifest;

@@ -100,7 +100,7 @@ export async function lmRetrainWorkflow(o: { config: string | LmConfig; corpus?:
  *   INVALID_PARAMS when they have no passages or are all that is left of the lineage;
  *   UNKNOWN_METHOD / INVALID_PARAMS for the method.
  */
-export async function lmForget(o: { model: LanguageModel; manifest: LmManifest | Omit<LmManifest, 'files' | 'modelHash'>; corpus: LmCorpus; source: string | string[]; method: string; params?: Record<string, unknown>; seed?: number; out?: string; onStep?: (s: number, l: number) => void; /** Overrides the parent hash (default: the input model's). */ parent?: string | null }): Promise<{ model: LanguageModel; manifest: Omit<LmManifest, 'files' | 'modelHash'> & Partial<LmManifest>; seconds: number; notes: string[] }> {
+export async function lmForget(o: { model: LanguageModel; manifest: LmManifest | Omit<LmManifest, 'files' | 'modelHash'>; corpus: LmCorpus; source: string | string[]; method: string; params?: Record<string, unknown>; seed?: number; out?: string; onStep?: (s: number, l: number, model?: LanguageModel) => void; /** Overrides the parent hash (default: the input model's). */ parent?: string | null }): Promise<{ model: LanguageModel; manifest: Omit<LmManifest, 'files' | 'modelHash'> & Partial<LmManifest>; seconds: number; notes: string[] }> {
   const removedBefore = o.manifest.removed?.sources ?? [];
   const sources = Array.isArray(o.source) ? o.source : [o.source];
   if (sources.length === 0) throw new UnlearnError('INVALID_PARAMS', 'no source to forget', 'name at least one source');

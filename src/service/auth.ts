@@ -41,7 +41,9 @@ export async function createToken(store: Store, o: { role: string; subjects?: st
 const BEARER_RE = /^Bearer ([A-Za-z0-9_\-.~+/]+=*)$/;
 
 /**
- * The principal of an `Authorization` header value.
+ * The principal of an `Authorization` header value. The token row is cached by the store for
+ * {@link Store.tokenCacheMs} (default 1 s): expiry is checked on every request, a revocation
+ * through the same store at once, a revocation by another process within that time.
  * @throws UnlearnError UNAUTHORIZED when missing, malformed, unknown, expired or revoked (one
  *   message for the last three, so the answer does not tell which tokens exist).
  */
@@ -49,7 +51,7 @@ export async function authenticate(store: Store, header: string | undefined, now
   if (!header) throw new UnlearnError('UNAUTHORIZED', 'missing Authorization header', 'send Authorization: Bearer <token>');
   const m = BEARER_RE.exec(header);
   if (!m) throw new UnlearnError('UNAUTHORIZED', 'Authorization is not a bearer token', 'send Authorization: Bearer <token>');
-  const row: TokenRow | undefined = await store.tokenByHash(hashToken(m[1]));
+  const row: TokenRow | undefined = await store.activeTokenByHash(hashToken(m[1]), now);
   if (!row || row.revoked_at !== null || (row.expires_at !== null && row.expires_at <= now)) {
     throw new UnlearnError('UNAUTHORIZED', 'token unknown, expired or revoked', 'ask the operator for a valid token');
   }

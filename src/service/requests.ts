@@ -5,6 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import { UnlearnError } from '../errors.js';
+import type { Transaction } from 'kysely';
+import { GroupCommit, type Outcome } from '../store/groupCommit.js';
+import type { Database } from '../store/schema.js';
 import { newId, type RequestRow } from '../store/store.js';
 import type { Principal } from './auth.js';
 import { subjectPseudonym, type ServiceContext } from './context.js';
@@ -34,14 +37,33 @@ export interface Receipt {
 
 const IDEM_RE = /^[\x21-\x7e]{1,200}$/;
 
+/** The result of one intake: the status and receipt to answer, and whether it replays an earlier one. */
+export interface Submitted {
+  status: number;
+  receipt: Receipt;
+  replayed: boolean;
+}
+
+/** One validated intake waiting for its batch. */
+interface Intake {
+  who: Principal;
+  body: SubmitBody;
+  subject: string | null;
+  idempotencyKey: string | undefined;
+  bodySha: string;
+  now: number;
+  deadline: number;
+}
+
 /**
  * File a deletion request. The request row, its `request.received` log entry, its planning job
- * and the idempotency key commit in one transaction before this returns. A replayed key with the
- * same body returns the first receipt; with another body → 422.
+ * and the idempotency key commit in one transaction before this returns; concurrent intakes
+ * share that transaction (group commit, {@link intakeQueue}), each answered only once it has
+ * committed. A replayed key with the same body returns the first receipt; with another body → 422.
  * @throws FieldError FORBIDDEN (a requester naming a subject it is not bound to; the attempt is
  *   logged), INVALID_PARAMS (bad idempotency key, key reused with another body).
  */
-export async function submitRequest(ctx: ServiceContext, who: Principal, body: SubmitBody, idempotencyKey: string | undefined): Promise<{ status: number; receipt: Receipt; replayed: boolean }> {
+export async function submitRequest(ctx: ServiceContext, who: Principal, body: SubmitBody, idempotencyKey: string | undefined): Promise<Submitted> {
   if (idempotencyKey !== undefined && !IDEM_RE.test(idempotencyKey)) {
     throw new FieldError('INVALID_PARAMS', '/header/idempotency-key', 'Idempotency-Key must be 1..200 visible ASCII characters', 'send a UUID or another short token');
   }
@@ -53,38 +75,67 @@ export async function submitRequest(ctx: ServiceContext, who: Principal, body: S
       throw new FieldError('FORBIDDEN', '/body/subject', 'this token may not request deletion for that subject', 'ask the operator to bind the subject to your token');
     }
   }
-  const bodySha = createHash('sha256').update(canonicalJson(body)).digest('hex');
   const now = ctx.now();
-  const rule = ruleFor(ctx.policy, body.purpose);
-  const run = async () =>
-    ctx.store.tx(async (t) => {
-      if (idempotencyKey !== undefined) {
-        const prior = await ctx.store.idempotency(who.tokenId, idempotencyKey, t);
-        if (prior) {
-          if (prior.body_sha256 !== bodySha) throw new FieldError('INVALID_PARAMS', '/header/idempotency-key', 'this Idempotency-Key was used with another body', 'use a new key for a new request');
-          return { status: prior.status, receipt: JSON.parse(prior.response) as Receipt, replayed: true };
-        }
-      }
-      const id = newId('dr');
-      const deadline = deadlineOf(now, rule.deadlineDays);
-      const row: RequestRow = {
-        id, token_id: who.tokenId, subject, example_ids: body.exampleIds ? JSON.stringify([...new Set(body.exampleIds)].sort()) : null, purpose: body.purpose, requested_guarantee: body.requestedGuarantee ?? null, models: body.models ? JSON.stringify(body.models) : null, note: body.note ?? null,
-        status: 'received', policy_sha256: ctx.policySha256, received_at: now, deadline_at: deadline, extended_deadline_at: null, terms: null, reason: null, certificate: null, completed_at: null, updated_at: now, revision: 0,
-      };
-      await ctx.store.insertRequest(row, t);
-      await ctx.ledger.append(t, { type: 'request.received', requestId: id, data: { to: 'received', purpose: body.purpose, subject, exampleIds: body.exampleIds?.length ?? null, requestedGuarantee: body.requestedGuarantee ?? null, policySha256: ctx.policySha256, deadline: new Date(deadline).toISOString() } }, now);
-      await ctx.store.enqueueJob({ kind: 'plan', dedupeKey: `plan:${id}`, payload: { requestId: id }, maxAttempts: 5 }, now, t);
-      const receipt: Receipt = { id, status: 'received', statusUrl: `/v1/deletion-requests/${id}`, deadline: new Date(deadline).toISOString(), receivedAt: new Date(now).toISOString() };
-      if (idempotencyKey !== undefined) await ctx.store.insertIdempotency({ token_id: who.tokenId, key: idempotencyKey, body_sha256: bodySha, request_id: id, response: JSON.stringify(receipt), status: 202, created_at: now }, t);
-      return { status: 202, receipt, replayed: false };
-    });
+  const item: Intake = { who, body, subject, idempotencyKey, bodySha: createHash('sha256').update(canonicalJson(body)).digest('hex'), now, deadline: deadlineOf(now, ruleFor(ctx.policy, body.purpose).deadlineDays) };
+  const queue = intakeQueue(ctx);
   try {
-    return await run();
+    return await queue.submit(item);
   } catch (e) {
-    // Two concurrent first uses of one key: the loser's insert hits the primary key; replay the winner's.
-    if (idempotencyKey !== undefined && !(e instanceof UnlearnError) && (await ctx.store.idempotency(who.tokenId, idempotencyKey))) return run();
+    // Two first uses of one key by two processes at once: the loser's insert hits the primary
+    // key (its batch is then retried item by item); replay the winner's answer.
+    if (idempotencyKey !== undefined && !(e instanceof UnlearnError) && (await ctx.store.idempotency(who.tokenId, idempotencyKey))) return queue.submit(item);
     throw e;
   }
+}
+
+const queues = new WeakMap<ServiceContext, GroupCommit<Intake, Submitted>>();
+
+/** The intake group-commit queue of a service (one per context). */
+export function intakeQueue(ctx: ServiceContext): GroupCommit<Intake, Submitted> {
+  let q = queues.get(ctx);
+  if (!q) queues.set(ctx, (q = new GroupCommit(ctx.store, (t, items) => commitIntakes(ctx, t, items))));
+  return q;
+}
+
+/**
+ * Write a batch of intakes in transaction `t`: answer the replays and key conflicts first (from
+ * the stored keys and from earlier items of the same batch), then insert the new requests, their
+ * log entries (in batch order, one hash chain), their planning jobs and their keys, one
+ * multi-row statement per table.
+ */
+async function commitIntakes(ctx: ServiceContext, t: Transaction<Database>, items: Intake[]): Promise<Outcome<Submitted>[]> {
+  const keyOf = (i: Intake) => `${i.who.tokenId}\n${i.idempotencyKey}`;
+  const keyed = items.filter((i) => i.idempotencyKey !== undefined);
+  const seen = new Map<string, { bodySha: string; answer: Submitted }>();
+  for (const r of await ctx.store.idempotencyMany(keyed.map((i) => ({ tokenId: i.who.tokenId, key: i.idempotencyKey! })), t)) {
+    seen.set(`${r.token_id}\n${r.key}`, { bodySha: r.body_sha256, answer: { status: r.status, receipt: JSON.parse(r.response) as Receipt, replayed: true } });
+  }
+  const fresh: { item: Intake; row: RequestRow; receipt: Receipt }[] = [];
+  const outcomes = items.map((item): Outcome<Submitted> => {
+    const prior = item.idempotencyKey !== undefined ? seen.get(keyOf(item)) : undefined;
+    if (prior) {
+      if (prior.bodySha !== item.bodySha) return { ok: false, error: new FieldError('INVALID_PARAMS', '/header/idempotency-key', 'this Idempotency-Key was used with another body', 'use a new key for a new request') };
+      return { ok: true, value: { ...prior.answer, replayed: true } };
+    }
+    const { who, body, subject, now, deadline } = item;
+    const id = newId('dr');
+    const row: RequestRow = {
+      id, token_id: who.tokenId, subject, example_ids: body.exampleIds ? JSON.stringify([...new Set(body.exampleIds)].sort()) : null, purpose: body.purpose, requested_guarantee: body.requestedGuarantee ?? null, models: body.models ? JSON.stringify(body.models) : null, note: body.note ?? null,
+      status: 'received', policy_sha256: ctx.policySha256, received_at: now, deadline_at: deadline, extended_deadline_at: null, terms: null, reason: null, certificate: null, completed_at: null, updated_at: now, revision: 0,
+    };
+    const receipt: Receipt = { id, status: 'received', statusUrl: `/v1/deletion-requests/${id}`, deadline: new Date(deadline).toISOString(), receivedAt: new Date(now).toISOString() };
+    fresh.push({ item, row, receipt });
+    if (item.idempotencyKey !== undefined) seen.set(keyOf(item), { bodySha: item.bodySha, answer: { status: 202, receipt, replayed: true } });
+    return { ok: true, value: { status: 202, receipt, replayed: false } };
+  });
+  if (fresh.length) {
+    await ctx.store.insertRequest(fresh.map((f) => f.row), t);
+    await ctx.ledger.appendMany(t, fresh.map(({ item: { body, subject, now, deadline }, row }) => ({ now, entry: { type: 'request.received', requestId: row.id, data: { to: 'received', purpose: body.purpose, subject, exampleIds: body.exampleIds?.length ?? null, requestedGuarantee: body.requestedGuarantee ?? null, policySha256: ctx.policySha256, deadline: new Date(deadline).toISOString() } } })));
+    await ctx.store.enqueueJobs(fresh.map((f) => ({ kind: 'plan', dedupeKey: `plan:${f.row.id}`, payload: { requestId: f.row.id }, maxAttempts: 5, runAfter: f.item.now })), fresh[0]!.item.now, t);
+    const keys = fresh.filter((f) => f.item.idempotencyKey !== undefined);
+    await ctx.store.insertIdempotency(keys.map(({ item, row, receipt }) => ({ token_id: item.who.tokenId, key: item.idempotencyKey!, body_sha256: item.bodySha, request_id: row.id, response: JSON.stringify(receipt), status: 202, created_at: item.now })), t);
+  }
+  return outcomes;
 }
 
 /**

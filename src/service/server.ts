@@ -19,6 +19,7 @@ import { servicePseudonymKey, type ServiceContext } from './context.js';
 import { KeyRing } from './evidence/keys.js';
 import { loadPolicy } from './evidence/policy.js';
 import { Ledger } from './ledger.js';
+import { intakeQueue } from './requests.js';
 import { deleteSupersededWeights, handlePlan, handleUnlearn, poolTaskRunner, scheduleBatches, type TaskRunner } from './pipeline.js';
 
 /** The policy used when `--policy` is not given: examples/policy.yaml of this package. */
@@ -140,6 +141,7 @@ export async function startService(o: ServeOptions): Promise<RunningService> {
       await runner?.stop();
       await dispatcher?.close();
       await pool?.close();
+      await intakeQueue(ctx).idle();
       await store.close();
     },
   };

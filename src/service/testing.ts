@@ -63,7 +63,7 @@ export function fixtureModels(): Promise<{ dir: string; plain: string; sisa: str
 }
 
 /** A service on a fresh data root with the fast policy; `close` removes everything. */
-export async function testService(o: Partial<ServeOptions> & { postgres?: string } = {}): Promise<RunningService & { dataRoot: string; token(role: string, subjects?: string[]): Promise<string>; api(path: string, init?: Omit<RequestInit, 'body'> & { token?: string; body?: unknown }): Promise<Response> }> {
+export async function testService(o: Partial<ServeOptions> & { postgres?: string } = {}): Promise<RunningService & { dataRoot: string; schema?: string; token(role: string, subjects?: string[]): Promise<string>; api(path: string, init?: Omit<RequestInit, 'body'> & { token?: string; body?: unknown }): Promise<Response> }> {
   const dataRoot = mkdtempSync(join(tmpdir(), 'unlearn-svc-'));
   const policyPath = join(dataRoot, 'policy.yaml');
   writeFileSync(policyPath, FAST_POLICY);
@@ -72,6 +72,7 @@ export async function testService(o: Partial<ServeOptions> & { postgres?: string
   return {
     ...svc,
     dataRoot,
+    schema,
     async token(role: string, subjects: string[] = []) {
       return (await createToken(svc.ctx.store, { role, subjects: subjects.map((s) => subjectPseudonym(svc.ctx, s)) })).secret;
     },

@@ -36,6 +36,8 @@ export interface QueueWorkerOptions extends QueueTarget {
 export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWorker> {
   const concurrency = o.concurrency ?? availableParallelism();
   const pool = new WorkerPool({ size: concurrency, backend: o.backend ?? 'auto' });
+  // One warm-up per thread (each is idle, so each takes one): the task modules load before the first job arrives.
+  await Promise.all(Array.from({ length: concurrency }, () => pool.run(new URL('./warmThread.ts', import.meta.url).href, 'warmThread', {})));
   const ctx = o.database ? await openServiceContext({ dataRoot: o.store, database: o.database, schema: o.schema, policyPath: o.policyPath }) : undefined;
   const runner = ctx
     ? new JobRunner(new SqlJobQueue(ctx.store), serviceHandlers(ctx, { runTask: poolTaskRunner(pool) }), { leaseMs: o.leaseMs ?? 30_000, onError: (j, e) => o.log?.(`job ${j.kind} ${j.id} (attempt ${j.attempt}): ${(e as Error)?.message ?? e}`) })

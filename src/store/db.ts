@@ -1,13 +1,13 @@
 /**
- * Open the service's database: embedded SQLite (better-sqlite3, WAL journal, `synchronous=FULL`
- * so a committed transaction survives a power cut) or PostgreSQL (pg), behind one Kysely
- * instance, migrated to the latest schema.
+ * Open the service's database: embedded SQLite (better-sqlite3 on a thread of its own, WAL
+ * journal, `synchronous=FULL` so a committed transaction survives a power cut) or PostgreSQL
+ * (pg), behind one Kysely instance, migrated to the latest schema.
  */
-import Sqlite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { UnlearnError } from '../errors.js';
 import { migrateToLatest } from './migrations.js';
+import { ThreadSqliteDialect } from './sqliteThread.js';
 import type { Database } from './schema.js';
 
 /** Which database a store runs on. */
@@ -48,18 +48,20 @@ export function isPostgresUrl(url: string): boolean {
  */
 export async function openDb(o: OpenDbOptions): Promise<OpenDb> {
   if (isPostgresUrl(o.url)) return openPostgres(o);
-  let raw: Sqlite.Database;
+  // The connection runs on its own thread (sqliteThread.ts), so a commit's fsync does not stop the event loop.
+  const db = new Kysely<Database>({ dialect: new ThreadSqliteDialect(o.url) });
   try {
-    raw = new Sqlite(o.url);
-    raw.pragma('journal_mode = WAL');
-    raw.pragma('synchronous = FULL');
-    raw.pragma('foreign_keys = ON');
-    raw.pragma('busy_timeout = 5000');
+    await sql`select 1`.execute(db);
   } catch (e) {
+    await db.destroy().catch(() => undefined);
     throw new UnlearnError('IO_ERROR', `cannot open SQLite database ${o.url}: ${(e as Error).message}`, 'check the data root path and its permissions');
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
-  await migrateToLatest(db);
+  try {
+    await migrateToLatest(db);
+  } catch (e) {
+    await db.destroy().catch(() => undefined);
+    throw e;
+  }
   return { db, dialect: 'sqlite', close: () => db.destroy() };
 }
 

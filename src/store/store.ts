@@ -45,6 +45,29 @@ export interface RequestFilter {
   limit: number;
 }
 
+/** Options of {@link Store.open}: the database, and how long token lookups are cached. */
+export interface StoreOptions extends OpenDbOptions {
+  /**
+   * How long a token row read for authentication is trusted before it is read again, ms
+   * (default {@link DEFAULT_TOKEN_CACHE_MS}; 0 reads it on every request). A revocation through
+   * this store takes effect at once; one made by another process (`unlearn tokens revoke`, a
+   * second service process) takes effect within this time.
+   */
+  tokenCacheMs?: number;
+}
+
+/** Default {@link StoreOptions.tokenCacheMs}: one second. */
+export const DEFAULT_TOKEN_CACHE_MS = 1000;
+
+/** A job to enqueue: its kind, dedupe key, payload (JSON-serialisable), attempts allowed, earliest start (ms). */
+export interface NewJob {
+  kind: string;
+  dedupeKey: string;
+  payload: unknown;
+  maxAttempts: number;
+  runAfter?: number;
+}
+
 /** Job claim outcome: the job row as leased to `owner`. */
 export type ClaimedJob = JobRow & { lease_owner: string };
 
@@ -53,16 +76,21 @@ export type ClaimedJob = JobRow & { lease_owner: string };
  * durable before an acknowledgement is a committed transaction when the method returns.
  */
 export class Store {
+  /** Token rows found by hash, with the time they were read (see {@link Store.activeTokenByHash}). */
+  private readonly tokenCache = new Map<string, { row: TokenRow; readAt: number }>();
+
   private constructor(
     readonly db: Kysely<Database>,
     readonly dialect: Dialect,
     private readonly closeFn: () => Promise<void>,
+    /** How long a token row read by {@link Store.activeTokenByHash} is trusted, ms (0: read every time). */
+    readonly tokenCacheMs: number,
   ) {}
 
   /** Open (and migrate) a store. @throws UnlearnError IO_ERROR */
-  static async open(o: OpenDbOptions): Promise<Store> {
+  static async open(o: StoreOptions): Promise<Store> {
     const d = await openDb(o);
-    return new Store(d.db, d.dialect, d.close);
+    return new Store(d.db, d.dialect, d.close, o.tokenCacheMs ?? DEFAULT_TOKEN_CACHE_MS);
   }
 
   close(): Promise<void> {
@@ -88,12 +116,29 @@ export class Store {
   tokenByHash(hash: string, ex: Executor = this.db): Promise<TokenRow | undefined> {
     return ex.selectFrom('tokens').selectAll().where('hash', '=', hash).executeTakeFirst();
   }
+  /**
+   * The token row of `hash` for authentication, read from the database at most once per
+   * {@link Store.tokenCacheMs} (unknown hashes are read every time, so a new token works at
+   * once). The caller checks expiry and revocation on the row; {@link Store.revokeToken} drops
+   * the cached row, so a revocation through this store is seen by the next request.
+   */
+  async activeTokenByHash(hash: string, now = Date.now()): Promise<TokenRow | undefined> {
+    const hit = this.tokenCache.get(hash);
+    if (hit && now - hit.readAt < this.tokenCacheMs && now >= hit.readAt) return hit.row;
+    const row = await this.tokenByHash(hash);
+    if (row && this.tokenCacheMs > 0) {
+      if (this.tokenCache.size >= 10_000) this.tokenCache.clear();
+      this.tokenCache.set(hash, { row, readAt: now });
+    } else this.tokenCache.delete(hash);
+    return row;
+  }
   tokenById(id: string, ex: Executor = this.db): Promise<TokenRow | undefined> {
     return ex.selectFrom('tokens').selectAll().where('id', '=', id).executeTakeFirst();
   }
   /** Revoke a token; false when it does not exist or was already revoked. */
   async revokeToken(id: string, at: number, ex: Executor = this.db): Promise<boolean> {
     const r = await ex.updateTable('tokens').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+    for (const [hash, c] of this.tokenCache) if (c.row.id === id) this.tokenCache.delete(hash);
     return Number(r.numUpdatedRows) === 1;
   }
 
@@ -171,8 +216,9 @@ export class Store {
 
   // ---- deletion requests ----
 
-  async insertRequest(r: Insertable<DeletionRequestsTable>, ex: Executor = this.db): Promise<void> {
-    await ex.insertInto('deletion_requests').values(r).execute();
+  /** Insert one request, or several in one statement. */
+  async insertRequest(r: Insertable<DeletionRequestsTable> | Insertable<DeletionRequestsTable>[], ex: Executor = this.db): Promise<void> {
+    if (!Array.isArray(r) || r.length) await ex.insertInto('deletion_requests').values(r).execute();
   }
   request(id: string, ex: Executor = this.db): Promise<RequestRow | undefined> {
     return ex.selectFrom('deletion_requests').selectAll().where('id', '=', id).executeTakeFirst();
@@ -210,8 +256,18 @@ export class Store {
   idempotency(tokenId: string, key: string, ex: Executor = this.db): Promise<IdempotencyRow | undefined> {
     return ex.selectFrom('idempotency_keys').selectAll().where('token_id', '=', tokenId).where('key', '=', key).executeTakeFirst();
   }
-  async insertIdempotency(r: Insertable<IdempotencyKeysTable>, ex: Executor = this.db): Promise<void> {
-    await ex.insertInto('idempotency_keys').values(r).execute();
+  /** Idempotency rows of the given (token, key) pairs, in one query (order not kept). */
+  idempotencyMany(pairs: { tokenId: string; key: string }[], ex: Executor = this.db): Promise<IdempotencyRow[]> {
+    if (!pairs.length) return Promise.resolve([]);
+    return ex
+      .selectFrom('idempotency_keys')
+      .selectAll()
+      .where((eb) => eb.or(pairs.map((p) => eb.and([eb('token_id', '=', p.tokenId), eb('key', '=', p.key)]))))
+      .execute();
+  }
+  /** Insert one idempotency row, or several in one statement; fails on a (token, key) already taken. */
+  async insertIdempotency(r: Insertable<IdempotencyKeysTable> | Insertable<IdempotencyKeysTable>[], ex: Executor = this.db): Promise<void> {
+    if (!Array.isArray(r) || r.length) await ex.insertInto('idempotency_keys').values(r).execute();
   }
 
   // ---- plans ----
@@ -235,15 +291,19 @@ export class Store {
   // ---- jobs (the durable half of src/jobs) ----
 
   /** Insert a job unless one with its dedupe key exists; returns the job id either way. */
-  async enqueueJob(j: { kind: string; dedupeKey: string; payload: unknown; maxAttempts: number; runAfter?: number }, now: number, ex: Executor = this.db): Promise<string> {
-    const id = newId('job');
-    await ex
-      .insertInto('jobs')
-      .values({ id, kind: j.kind, dedupe_key: j.dedupeKey, payload: JSON.stringify(j.payload), status: 'queued', attempts: 0, max_attempts: j.maxAttempts, lease_owner: null, lease_expires_at: null, heartbeat_at: null, run_after: j.runAfter ?? now, result: null, error: null, created_at: now, updated_at: now })
-      .onConflict((oc) => oc.column('dedupe_key').doNothing())
-      .execute();
+  async enqueueJob(j: NewJob, now: number, ex: Executor = this.db): Promise<string> {
+    await this.enqueueJobs([j], now, ex);
     const row = await ex.selectFrom('jobs').select('id').where('dedupe_key', '=', j.dedupeKey).executeTakeFirstOrThrow();
     return row.id;
+  }
+  /** Insert several jobs in one statement, each unless one with its dedupe key exists. */
+  async enqueueJobs(jobs: NewJob[], now: number, ex: Executor = this.db): Promise<void> {
+    if (!jobs.length) return;
+    await ex
+      .insertInto('jobs')
+      .values(jobs.map((j) => ({ id: newId('job'), kind: j.kind, dedupe_key: j.dedupeKey, payload: JSON.stringify(j.payload), status: 'queued', attempts: 0, max_attempts: j.maxAttempts, lease_owner: null, lease_expires_at: null, heartbeat_at: null, run_after: j.runAfter ?? now, result: null, error: null, created_at: now, updated_at: now })))
+      .onConflict((oc) => oc.column('dedupe_key').doNothing())
+      .execute();
   }
   job(id: string, ex: Executor = this.db): Promise<JobRow | undefined> {
     return ex.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
@@ -328,15 +388,29 @@ export class Store {
    * @throws Error when `expectIndex` is given and is not the next index.
    */
   async reserveLogIndex(ex: Executor, build: (index: number, prevLeafHash: string | null) => Promise<{ entry: string; leafHash: string; now: number }>, expectIndex?: number): Promise<number> {
-    let q = ex.updateTable('log_state').set((eb) => ({ size: eb('size', '+', 1) })).where('id', '=', 1);
+    return this.reserveLogIndices(ex, 1, async (first, prev) => [await build(first, prev)], expectIndex);
+  }
+  /**
+   * Take the next `count` log indices at once (one update of the counter, locking it for the
+   * rest of the transaction), let `build` make the `count` entries from the first index and the
+   * leaf hash before it (each entry chains to the one before it), and insert them in one
+   * statement. Returns the first index. Run in a transaction.
+   * @throws Error when `expectIndex` is given and is not the next index, or `build` returns another number of entries.
+   */
+  async reserveLogIndices(ex: Executor, count: number, build: (first: number, prevLeafHash: string | null) => Promise<{ entry: string; leafHash: string; now: number }[]>, expectIndex?: number): Promise<number> {
+    let q = ex.updateTable('log_state').set((eb) => ({ size: eb('size', '+', count) })).where('id', '=', 1);
     if (expectIndex !== undefined) q = q.where('size', '=', expectIndex);
     const row = await q.returning('size').executeTakeFirst();
     if (!row) throw new Error(`log index ${expectIndex} is taken`);
-    const idx = Number(row.size) - 1;
-    const prev = idx === 0 ? null : (await ex.selectFrom('log_entries').select('leaf_hash').where('idx', '=', idx - 1).executeTakeFirstOrThrow()).leaf_hash;
-    const e = await build(idx, prev);
-    await ex.insertInto('log_entries').values({ idx, leaf_hash: e.leafHash, entry: e.entry, created_at: e.now }).execute();
-    return idx;
+    const first = Number(row.size) - count;
+    const prev = first === 0 ? null : (await ex.selectFrom('log_entries').select('leaf_hash').where('idx', '=', first - 1).executeTakeFirstOrThrow()).leaf_hash;
+    const es = await build(first, prev);
+    if (es.length !== count) throw new Error(`${es.length} log entries built for ${count} reserved indices`);
+    // Chunked under SQLite's and PostgreSQL's bind-parameter limits (4 per row).
+    for (let i = 0; i < es.length; i += 1000) {
+      await ex.insertInto('log_entries').values(es.slice(i, i + 1000).map((e, j) => ({ idx: first + i + j, leaf_hash: e.leafHash, entry: e.entry, created_at: e.now }))).execute();
+    }
+    return first;
   }
   async logSize(ex: Executor = this.db): Promise<number> {
     const r = await ex.selectFrom('log_state').select('size').where('id', '=', 1).executeTakeFirstOrThrow();

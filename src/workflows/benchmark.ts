@@ -9,7 +9,7 @@
 import type { TaskPool } from '../engine/workerPool.js';
 import { availableParallelism } from 'node:os';
 import { hashIds, type DataSplit } from '../data/dataset.js';
-import { loadDataset } from '../data/registry.js';
+import { loadSplitSource } from './farmJobs.js';
 import type { BackendName } from '../engine/backend.js';
 import { deriveSeed, Rng } from '../engine/rng.js';
 import { SubjectIndex } from '../data/pseudonym.js';
@@ -135,7 +135,7 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
     if (!p.success) throw new UnlearnError('INVALID_PARAMS', `${m.id}: ${p.error.issues[0]?.path.join('.') || 'params'}: ${p.error.issues[0]?.message}`, `see \`unlearn methods\` for ${m.id}'s params`);
   }
   const seed = o.seed ?? 0;
-  const split: DataSplit = 'dataset' in o.source ? await loadDataset(o.source.dataset, o.source.options) : await ((await import(o.source.module)) as Record<string, (...a: unknown[]) => Promise<DataSplit>>)[o.source.fn](...o.source.args);
+  const split: DataSplit = await loadSplitSource(o.source);
   const source: SplitSource = 'dataset' in o.source ? { dataset: o.source.dataset, options: split.options } : o.source;
   // Subjects may be named by pseudonym; reports record only pseudonyms (personal data).
   const subjectIndex = SubjectIndex.forSplit(split);

@@ -7,7 +7,7 @@ import { specFor } from '../train/fit.js';
 import { TrainRecipeSchema } from '../train/recipe.js';
 import { smallDigits } from '../testing/fixtures.js';
 import { ModelFarm, type FarmContext, type FarmJob } from './farm.js';
-import { resultPath } from './farmJobs.js';
+import { loadFarmSplit, packSplit, resultPath, unpackSplit } from './farmJobs.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'unlearn-farm-'));
 after(() => rm(dir, { recursive: true, force: true }));
@@ -61,4 +61,19 @@ test('the farm runs jobs in workers, caches them by manifest hash, and resumes w
   // A different recipe is a different manifest: no cache hit.
   const other = new ModelFarm({ ...ctx, recipe: { ...ctx.recipe, epochs: 4 } }, { workers: 0 });
   assert.notEqual(other.key(phaseB[0]), resumed.key(phaseB[0]));
+});
+
+test('a packed split (what queue workers receive) unpacks to the same split, fingerprint included', async () => {
+  const s = await smallDigits(50, 20);
+  const u = unpackSplit(packSplit(s));
+  assert.equal(u.fingerprint, s.fingerprint);
+  assert.deepEqual(u.train.ids, s.train.ids);
+  assert.deepEqual(u.test.subjects, s.test.subjects);
+  assert.deepEqual(u.train.features, s.train.features);
+  // Changed contents are caught (and not cached); the thread's cache then answers by fingerprint with the verified split.
+  const bad = packSplit(s);
+  bad.train.labels = Int32Array.from(bad.train.labels, (l, i) => (i === 0 ? (l + 1) % 10 : l));
+  await assert.rejects(loadFarmSplit({ source: { packed: bad }, fingerprint: s.fingerprint }), /farm data has fingerprint/);
+  assert.equal((await loadFarmSplit({ source: { packed: packSplit(s) }, fingerprint: s.fingerprint })).fingerprint, s.fingerprint);
+  assert.throws(() => packSplit({ ...s, train: { ...s.train, ids: ['a\nb', ...s.train.ids.slice(1)] } }), /contains a newline/);
 });

@@ -8,7 +8,7 @@
  */
 import { WorkerPool, type TaskPool } from '../engine/workerPool.js';
 import { initEngine, type BackendName } from '../engine/backend.js';
-import { jobKey, readCachedResult, runFarmJob, type FarmContext, type FarmJob, type FarmJobResult } from './farmJobs.js';
+import { jobKey, loadFarmSplit, packSplit, readCachedResult, runFarmJob, type FarmContext, type FarmJob, type FarmJobResult } from './farmJobs.js';
 
 export { jobKey, type FarmContext, type FarmJob, type FarmJobResult, type SplitSource } from './farmJobs.js';
 
@@ -88,8 +88,14 @@ export class ModelFarm {
   private serial: Promise<unknown> = Promise.resolve();
   private engine?: Promise<BackendName>;
 
-  private execute(job: FarmJob): Promise<FarmJobResult> {
-    if (this.opts.pool) return this.opts.pool.run<FarmJobResult>(JOBS_MODULE, 'runFarmJob', { ctx: this.ctx, job });
+  private remoteCtx?: Promise<FarmContext>;
+
+  private async execute(job: FarmJob): Promise<FarmJobResult> {
+    if (this.opts.pool) {
+      // Queue workers get the split itself (packed into typed arrays, which the queue stores once by content hash) rather than re-running its loader; the job keys, and so the results, are the same.
+      this.remoteCtx ??= loadFarmSplit(this.ctx).then((split) => ({ ...this.ctx, source: { packed: packSplit(split) } }));
+      return this.opts.pool.run<FarmJobResult>(JOBS_MODULE, 'runFarmJob', { ctx: await this.remoteCtx, job });
+    }
     const workers = this.opts.workers;
     if (workers === 0) {
       // In-process: one job at a time (one backend, one training loop).

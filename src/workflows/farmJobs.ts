@@ -3,7 +3,11 @@
  * original model, retrained models, shadow models; unlearn the original or a shadow with a method.
  * Each job loads its data itself, returns only small per-example arrays (φ, accuracies, wall
  * time), and writes its result (and, for the original and shadows, the model) into the farm's
- * cache directory atomically, so that an interrupted farm resumes where it stopped.
+ * cache directory atomically, so that an interrupted farm resumes where it stopped. A thread that
+ * runs many jobs (a farm's pool thread, an `unlearn worker`'s) keeps what it loaded in bounded,
+ * content-addressed caches (src/engine/inputCache.ts): splits by fingerprint, shadow pools by
+ * theirs, stored models by their directory (named by the manifest hash of the job that trained
+ * them), so repeated jobs do not reload and get the same bytes a reload would.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -11,6 +15,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { backendDescription } from '../engine/backend.js';
+import { InputCache, inputCacheBytes, type InputCacheStats } from '../engine/inputCache.js';
 import { fingerprintSplit, hashIds, type DataSplit, type Dataset } from '../data/dataset.js';
 import { loadDataset } from '../data/registry.js';
 import { UnlearnError } from '../errors.js';
@@ -24,10 +29,56 @@ import type { ForgetSet } from '../data/forgetSet.js';
 import { unlearn } from '../unlearn/index.js';
 import { predictPhi } from '../eval/phi.js';
 
-/** How a worker obtains the data: a registry dataset, or a module function returning a split. */
+/**
+ * How a worker obtains the data: a registry dataset, a module function returning a split, or the
+ * split itself packed into typed arrays ({@link packSplit}; what a farm sends to queue workers:
+ * the queue stores the arrays once, content-addressed, and each worker reads them once).
+ */
 export type SplitSource =
   | { dataset: string; options: Record<string, unknown> }
-  | { module: string; fn: string; args: unknown[] };
+  | { module: string; fn: string; args: unknown[] }
+  | { packed: PackedSplit };
+
+/** A dataset as typed arrays only: ids and subjects as UTF-8 of their newline-joined lists. */
+export interface PackedDataset {
+  features: Float32Array;
+  shape: number[];
+  labels: Int32Array;
+  numClasses: number;
+  ids: Uint8Array;
+  subjects: Uint8Array;
+  targets?: Float64Array;
+}
+/** A split as {@link PackedDataset}s plus its small fields. */
+export interface PackedSplit {
+  name: string;
+  options: Record<string, unknown>;
+  classNames: string[];
+  meta: Record<string, unknown>;
+  train: PackedDataset;
+  test: PackedDataset;
+}
+
+const utf8 = new TextEncoder();
+const packDataset = (d: Dataset): PackedDataset => ({ features: d.features, shape: d.shape, labels: d.labels, numClasses: d.numClasses, ids: utf8.encode(d.ids.join('\n')), subjects: utf8.encode(d.subjects.join('\n')), ...(d.targets && { targets: d.targets }) });
+const unpackList = (b: Uint8Array, n: number) => (n === 0 ? [] : new TextDecoder().decode(b).split('\n'));
+const unpackDataset = (d: PackedDataset): Dataset => ({ features: d.features, shape: d.shape, labels: d.labels, numClasses: d.numClasses, ids: unpackList(d.ids, d.labels.length), subjects: unpackList(d.subjects, d.labels.length), ...(d.targets && { targets: d.targets }) });
+
+/** A split as typed arrays (ids and subjects must not contain newlines). @throws UnlearnError INVALID_PARAMS when one does. */
+export function packSplit(s: DataSplit): PackedSplit {
+  for (const d of [s.train, s.test]) {
+    const bad = [...d.ids, ...d.subjects].find((x) => x.includes('\n'));
+    if (bad !== undefined) throw new UnlearnError('INVALID_PARAMS', `example id or subject ${JSON.stringify(bad.slice(0, 40))} contains a newline`, 'use ids and subjects without newlines');
+  }
+  return { name: s.name, options: s.options, classNames: s.classNames, meta: s.meta, train: packDataset(s.train), test: packDataset(s.test) };
+}
+
+/** Inverse of {@link packSplit}, with the fingerprint recomputed from the contents. */
+export function unpackSplit(p: PackedSplit): DataSplit {
+  const train = unpackDataset(p.train);
+  const test = unpackDataset(p.test);
+  return { name: p.name, options: p.options, classNames: p.classNames, meta: p.meta, train, test, fingerprint: fingerprintSplit(p.name, train, test) };
+}
 
 /** Everything the jobs of one farm share (structured-cloneable). */
 export interface FarmContext {
@@ -71,6 +122,8 @@ export interface FarmJobResult {
   createdAt: string;
   /** True when the result was read from the cache rather than computed. */
   cached?: boolean;
+  /** Where the job's inputs (split, and input model when it has one) came from: this thread's input cache, or loaded. */
+  inputs?: 'cached' | 'loaded';
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -110,22 +163,41 @@ export async function readCachedResult(cacheDir: string, key: string, needsModel
   }
 }
 
-const splits = new Map<string, Promise<DataSplit>>();
-const pools = new Map<string, { split: DataSplit; pool: DataSplit }>();
-const storedModels = new Map<string, Promise<StoredModel>>();
+const datasetBytes = (d: Dataset) => d.features.byteLength + d.labels.byteLength + 64 * d.ids.length;
+/** This thread's splits (and shadow pools) by fingerprint. */
+const splits = new InputCache<DataSplit>({ maxBytes: inputCacheBytes(), sizeOf: (s) => datasetBytes(s.train) + datasetBytes(s.test) });
+/** This thread's stored models by directory (its last component is the training job's key, a content hash). */
+const storedModels = new InputCache<StoredModel>({ maxBytes: inputCacheBytes(), sizeOf: (m) => 4 * m.model.countParams(), dispose: (m) => m.model.dispose() });
 
-/** The split of a context (memoised per thread), checked against the expected fingerprint. */
+/** Hits and misses of this thread's input caches (splits and stored models). */
+export function farmInputCacheStats(): { splits: InputCacheStats; models: InputCacheStats } {
+  return { splits: splits.stats, models: storedModels.stats };
+}
+
+/** Load the split a {@link SplitSource} names (no fingerprint check). @throws whatever the loader throws. */
+export async function loadSplitSource(s: SplitSource): Promise<DataSplit> {
+  if ('packed' in s) return unpackSplit(s.packed);
+  return 'dataset' in s ? loadDataset(s.dataset, s.options) : ((await import(s.module))[s.fn](...s.args) as Promise<DataSplit>);
+}
+
+/**
+ * The split of a context, checked against the expected fingerprint: from this thread's input
+ * cache (keyed by the fingerprint, the split's content hash) or loaded from its source.
+ * @throws UnlearnError DATASET_INVALID when the source gives data with another fingerprint (not cached).
+ */
 export async function loadFarmSplit(ctx: Pick<FarmContext, 'source' | 'fingerprint'>): Promise<DataSplit> {
-  const id = JSON.stringify(ctx.source);
-  if (!splits.has(id)) {
-    const s = ctx.source;
-    splits.set(id, 'dataset' in s ? loadDataset(s.dataset, s.options) : import(s.module).then((m) => m[s.fn](...s.args) as Promise<DataSplit>));
-  }
-  const split = await splits.get(id)!;
-  if (split.fingerprint !== ctx.fingerprint) {
-    throw new UnlearnError('DATASET_INVALID', `farm data has fingerprint ${split.fingerprint.slice(0, 12)}, expected ${ctx.fingerprint.slice(0, 12)}`, 'clear the cache directory or restore the data');
-  }
-  return split;
+  return (await farmSplit(ctx)).split;
+}
+
+async function farmSplit(ctx: Pick<FarmContext, 'source' | 'fingerprint'>): Promise<{ split: DataSplit; cached: boolean }> {
+  const { value, cached } = await splits.get(ctx.fingerprint, async () => {
+    const split = await loadSplitSource(ctx.source);
+    if (split.fingerprint !== ctx.fingerprint) {
+      throw new UnlearnError('DATASET_INVALID', `farm data has fingerprint ${split.fingerprint.slice(0, 12)}, expected ${ctx.fingerprint.slice(0, 12)}`, 'clear the cache directory or restore the data');
+    }
+    return split;
+  });
+  return { split: value, cached };
 }
 
 function concat(a: Dataset, b: Dataset): Dataset {
@@ -143,13 +215,14 @@ function concat(a: Dataset, b: Dataset): Dataset {
  * `split`) and whose test side is the original test set, with its own fingerprint.
  */
 export function poolSplit(split: DataSplit): DataSplit {
-  const cached = pools.get(split.fingerprint);
-  if (cached?.split === split) return cached.pool;
   const train = concat(split.train, split.test);
   const name = `${split.name}+pool`;
-  const pool = { ...split, name, train, fingerprint: fingerprintSplit(name, train, split.test) };
-  pools.set(split.fingerprint, { split, pool });
-  return pool;
+  return { ...split, name, train, fingerprint: fingerprintSplit(name, train, split.test) };
+}
+
+/** {@link poolSplit} from this thread's input cache (keyed by the split's fingerprint). */
+async function cachedPool(split: DataSplit): Promise<DataSplit> {
+  return (await splits.get(`pool:${split.fingerprint}`, async () => poolSplit(split))).value;
 }
 
 /** The ForgetSet of given sorted train indices (lineage = every train example). */
@@ -177,9 +250,9 @@ function targetOutputs(model: import('@tensorflow/tfjs-layers').LayersModel, spl
   return { phiForget: Array.from(f.phi), phiTest: Array.from(t.phi), FA: meanOf(f.correct), RA: meanOf(r.correct), TA: meanOf(t.correct) };
 }
 
-async function getStored(path: string): Promise<StoredModel> {
-  if (!storedModels.has(path)) storedModels.set(path, loadModel(path));
-  return storedModels.get(path)!;
+/** Run `fn` with the stored model at `path`, from this thread's input cache (pinned while `fn` runs) or loaded. */
+function withStored<R>(path: string, fn: (m: StoredModel, cached: boolean) => Promise<R>): Promise<R> {
+  return storedModels.use(path, () => loadModel(path), fn);
 }
 
 /**
@@ -192,7 +265,8 @@ async function getStored(path: string): Promise<StoredModel> {
 export async function runFarmJob(args: { ctx: FarmContext; job: FarmJob }): Promise<FarmJobResult> {
   const { ctx, job } = args;
   const key = jobKey(ctx, job);
-  const split = await loadFarmSplit(ctx);
+  const { split, cached: splitCached } = await farmSplit(ctx);
+  let inputsCached = splitCached;
   const forget = forgetSetOf(split.train, ctx.forgetIdx);
   const recipe = { ...ctx.recipe, seed: job.seed };
   const base = { key, kind: job.kind, backend: backendDescription(), createdAt: new Date().toISOString() };
@@ -210,12 +284,15 @@ export async function runFarmJob(args: { ctx: FarmContext; job: FarmJob }): Prom
   } else if (job.kind === 'unlearn') {
     const dir = modelPath(ctx.cacheDir, job.originalKey);
     if (!existsSync(join(dir, 'manifest.json'))) throw new UnlearnError('MODEL_MISSING', `farm: original model ${job.originalKey.slice(0, 12)} not in the cache`, 'run the original job first');
-    const stored = await getStored(dir);
-    const res = await unlearn(stored, split, forget, job.method, job.params, { seed: job.seed, quiet: true });
-    result = { ...base, ...targetOutputs(res.model, split, forget), seconds: res.seconds };
-    res.model.dispose();
+    result = await withStored(dir, async (stored, hit) => {
+      inputsCached &&= hit;
+      const res = await unlearn(stored, split, forget, job.method, job.params, { seed: job.seed, quiet: true });
+      const out = { ...base, ...targetOutputs(res.model, split, forget), seconds: res.seconds };
+      res.model.dispose();
+      return out;
+    });
   } else if (job.kind === 'shadow') {
-    const pool = poolSplit(split);
+    const pool = await cachedPool(split);
     const members = Int32Array.from(job.members);
     const model = buildModel(ctx.spec, job.seed);
     const r = await trainModel(model, pool.train, members, recipe, { quiet: true });
@@ -238,21 +315,24 @@ export async function runFarmJob(args: { ctx: FarmContext; job: FarmJob }): Prom
     result = { ...base, phiPool: Array.from(predictPhi(model, pool.train, range(pool.train.labels.length)).phi), seconds: r.seconds };
     model.dispose();
   } else {
-    const pool = poolSplit(split);
+    const pool = await cachedPool(split);
     const dir = modelPath(ctx.cacheDir, job.shadowKey);
     if (!existsSync(join(dir, 'manifest.json'))) throw new UnlearnError('MODEL_MISSING', `farm: shadow model ${job.shadowKey.slice(0, 12)} not in the cache`, 'run the shadow job first');
-    const stored = await getStored(dir);
-    const inShadow = new Set(job.members);
-    const ids = ctx.forgetIdx.filter((i) => inShadow.has(i)).map((i) => pool.train.ids[i]);
-    if (ids.length === 0) {
-      // The shadow never saw a forget example: nothing to unlearn, its outputs stand.
-      result = { ...base, phiForget: Array.from(predictPhi(stored.model, pool.train, ctx.forgetIdx).phi), seconds: 0 };
-    } else {
+    result = await withStored(dir, async (stored, hit) => {
+      inputsCached &&= hit;
+      const inShadow = new Set(job.members);
+      const ids = ctx.forgetIdx.filter((i) => inShadow.has(i)).map((i) => pool.train.ids[i]);
+      if (ids.length === 0) {
+        // The shadow never saw a forget example: nothing to unlearn, its outputs stand.
+        return { ...base, phiForget: Array.from(predictPhi(stored.model, pool.train, ctx.forgetIdx).phi), seconds: 0 };
+      }
       const res = await unlearn(stored, pool, { ids }, job.method, job.params, { seed: job.seed, quiet: true });
-      result = { ...base, phiForget: Array.from(predictPhi(res.model, pool.train, ctx.forgetIdx).phi), seconds: res.seconds };
+      const out = { ...base, phiForget: Array.from(predictPhi(res.model, pool.train, ctx.forgetIdx).phi), seconds: res.seconds };
       res.model.dispose();
-    }
+      return out;
+    });
   }
+  result.inputs = inputsCached ? 'cached' : 'loaded';
   await writeAtomic(resultPath(ctx.cacheDir, key), JSON.stringify({ ...result, job: 'members' in job ? { ...job, members: job.members.length } : job }) + '\n');
   return result;
 }

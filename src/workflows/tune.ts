@@ -18,7 +18,7 @@
 import { hashIds, type DataSplit } from '../data/dataset.js';
 import { selectForgetSet, type ForgetSelector, type ForgetSet } from '../data/forgetSet.js';
 import { SubjectIndex } from '../data/pseudonym.js';
-import { loadDataset } from '../data/registry.js';
+import { loadSplitSource } from './farmJobs.js';
 import type { BackendName } from '../engine/backend.js';
 import { deriveSeed, Rng } from '../engine/rng.js';
 import { UnlearnError } from '../errors.js';
@@ -184,7 +184,7 @@ export async function runTune(o: TuneOptions): Promise<TuneResult> {
     if (!r.success) throw new UnlearnError('INVALID_PARAMS', `${o.method}: grid point ${JSON.stringify(p)}: ${r.error.issues[0]?.message}`);
     return r.data as Record<string, unknown>;
   });
-  const split: DataSplit = 'dataset' in o.source ? await loadDataset(o.source.dataset, o.source.options) : await ((await import(o.source.module)) as Record<string, (...a: unknown[]) => Promise<DataSplit>>)[o.source.fn](...o.source.args);
+  const split: DataSplit = await loadSplitSource(o.source);
   const source: SplitSource = 'dataset' in o.source ? { dataset: o.source.dataset, options: split.options } : o.source;
   const subjectIndex = SubjectIndex.forSplit(split);
   const scored = selectForgetSet(split.train, split.train.ids, o.forget, { seed, resolveSubject: (s) => subjectIndex.resolve(s) });

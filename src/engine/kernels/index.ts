@@ -10,6 +10,7 @@ import { maxPoolGradKernel } from './max_pool_grad.js';
 import { batchMatMulKernel, fusedMatMulKernel } from './batch_mat_mul.js';
 import { unsortedSegmentSumKernel } from './unsorted_segment_sum.js';
 import { identityKernel } from './identity.js';
+import { depthwiseConv2dBackpropFilterKernel, depthwiseConv2dBackpropInputKernel } from './depthwise_conv2d_backprop.js';
 import { NATIVE_KERNELS } from './native_blas.js';
 import { loadNative } from '../native.js';
 
@@ -22,6 +23,8 @@ export const WASM_TRAINING_KERNELS: readonly TrainingKernel[] = [
   fusedMatMulKernel,
   unsortedSegmentSumKernel,
   identityKernel,
+  depthwiseConv2dBackpropInputKernel,
+  depthwiseConv2dBackpropFilterKernel,
 ];
 
 /**

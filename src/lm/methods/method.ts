@@ -18,7 +18,8 @@ export interface LmUnlearnContext {
   retain: LmDocument[];
   /** Seed of the run; methods derive their randomness from it. */
   seed: number;
-  onStep?: (step: number, loss: number) => void;
+  /** Called after every step with its loss and, from the shared loop, the model being updated (read it, do not keep it). */
+  onStep?: (step: number, loss: number, model?: LanguageModel) => void;
 }
 
 /** An LM unlearning method. `run` must not mutate `original`; params are validated by the caller. */
@@ -98,7 +99,7 @@ export function optimizeFrom(
       const rb: LmBatch | null = rs ? rs.next() : null;
       const l = lmStep(opt, vars, () => loss(model, batchTensors(fb), rb ? batchTensors(rb) : null, fb), p.clipNorm, `in ${label} step ${s}`);
       losses.push(l);
-      ctx.onStep?.(s, l);
+      ctx.onStep?.(s, l, model);
     }
   } finally {
     opt.dispose();

@@ -2,7 +2,8 @@
 // never a downloaded browser) against a service on the fixture models. The requester flow end to
 // end (file, read the terms, accept, download and verify the certificate), a tampered certificate
 // shown invalid, an operator accepting a plan, the overdue and near-deadline flags, the auditor's
-// log verification. Screenshots of every page go to out/screenshots/.
+// log verification. Screenshots of every page go to out/screenshots/. On SQLite, and on
+// PostgreSQL (an own schema) too when UNLEARN_TEST_POSTGRES is set.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,9 +15,14 @@ import { fixtureModels, testService, waitFor } from '../testing.js';
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(process.cwd(), 'out', 'screenshots');
 const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent (apt-get install -y chromium): browser tests skipped`;
+const noBrowser = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent (apt-get install -y chromium): browser tests skipped`;
+const PG = process.env.UNLEARN_TEST_POSTGRES;
+const backends: { name: string; postgres?: string; skip: string | false; shots: boolean }[] = [
+  { name: 'SQLite', skip: noBrowser, shots: true },
+  { name: 'PostgreSQL', postgres: PG, skip: noBrowser || (PG ? false : 'UNLEARN_TEST_POSTGRES is not set: the PostgreSQL run of the browser tests skipped'), shots: false },
+];
 
-describe('dashboard in Chromium', { skip }, () => {
+for (const backend of backends) describe(`dashboard in Chromium (${backend.name})`, { skip: backend.skip }, () => {
   let svc: Awaited<ReturnType<typeof testService>>;
   let browser: BrowserContext;
   let profile: string;
@@ -25,7 +31,7 @@ describe('dashboard in Chromium', { skip }, () => {
 
   before(async () => {
     const m = await fixtureModels();
-    svc = await testService();
+    svc = await testService(backend.postgres ? { postgres: backend.postgres } : {});
     op = await svc.token('operator');
     for (const [id, dir] of [['plain', m.plain], ['certified', m.certified]]) {
       const r = await svc.api('/v1/models', { method: 'POST', token: op, body: { id, dir } });
@@ -54,7 +60,8 @@ describe('dashboard in Chromium', { skip }, () => {
     await page.waitForSelector('body[data-ready="true"]');
     return page;
   }
-  const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  // The screenshots come from the SQLite run (the pages are the same on either database).
+  const shot = async (page: Page, name: string) => void (backend.shots && (await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true })));
   const file = async (token: string, subject: string, purpose: string) => ((await (await svc.api('/v1/deletion-requests', { method: 'POST', token, body: { subject, purpose, models: ['plain'] } })).json()) as { id: string }).id;
   const statusOf = async (id: string) => ((await (await svc.api(`/v1/deletion-requests/${id}`, { token: op })).json()) as { status: string }).status;
 
@@ -92,6 +99,11 @@ describe('dashboard in Chromium', { skip }, () => {
     await page.click('#cert-verify');
     await page.waitForSelector('#cert-verdict');
     assert.equal(await page.locator('#cert-verdict').innerText(), 'VALID', await page.locator('#cert-result').innerText());
+    // Both the bundled evidence and the live log (the requester's own records, their inclusion in the current tree, consistency since the certificate).
+    const checks = await page.locator('#cert-result li').allInnerTexts();
+    for (const name of ['signature (EdDSA, Ed25519)', 'log inclusion proof (RFC 9162)', 'signed tree head', 'current signed tree head', 'record in the live log', 'log only appended since the certificate', "this request's records in the live log"]) {
+      assert.ok(checks.some((c) => c.startsWith(`✓ ${name}`)), `${name}: ${checks.join(' | ')}`);
+    }
     await shot(page, 'requester-certificate');
     // One character of the payload changed: the signature no longer verifies.
     const [h, p, s] = jws.split('.');

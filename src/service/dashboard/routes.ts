@@ -4,8 +4,9 @@
  * JSON API with the signed-in token. Every asset comes from this package: the page script and
  * style from static/, jose's browser build (certificate and tree-head signatures, verified with
  * WebCrypto Ed25519) from node_modules; no external network. Also the few read endpoints the
- * pages need beyond the API of app.ts: who am I, the queue and workers, the log's records, the
- * trade-off plot (Vega-Lite rendered to SVG here).
+ * pages need beyond the API of app.ts: who am I, the queue and workers, the log's records, one
+ * request's own log records with their proofs (what a requester needs to check a certificate
+ * against the live log), the trade-off plot (Vega-Lite rendered to SVG here).
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -17,7 +18,11 @@ import type { QueueStatus } from '../../jobs/bull.js';
 import { renderSvg } from '../../report/html.js';
 import { requireRole, type Principal } from '../auth.js';
 import type { ServiceContext } from '../context.js';
+import { parseRecord } from '../evidence/log.js';
+import { consistencyProof, fromHex, inclusionProof, rootFromLeafHashes, toB64u } from '../evidence/merkle.js';
 import { FieldError } from '../problem.js';
+import { visibleRequest } from '../requests.js';
+import { REQUEST_ID_RE } from '../schemas.js';
 
 const STATIC = join(dirname(fileURLToPath(import.meta.url)), 'static');
 const JOSE = dirname(createRequire(import.meta.url).resolve('jose'));
@@ -97,11 +102,59 @@ export function mountDashboard(app: OpenAPIHono<Env>, o: DashboardOptions): void
     return c.json({ size, from, to, records: rows.map((r) => r.entry) });
   });
 
+  app.get('/v1/deletion-requests/:id/log', async (c) => {
+    const id = c.req.param('id');
+    if (!REQUEST_ID_RE.test(id)) throw new FieldError('NOT_FOUND', '/path/id', `no deletion request ${id}`, 'list your requests with GET /v1/deletion-requests');
+    const r = await visibleRequest(ctx, c.get('who'), id); // 404 for another requester's request
+    return c.json(await requestLog(ctx, r.id, r.certificate));
+  });
+
   app.get('/v1/plots/tradeoff.svg', async (c) => {
     requireRole(c.get('who'), 'operator', 'auditor');
     const svg = await renderSvg(tradeoffSpec(await tradeoffRows(ctx)));
     return c.body(svg, 200, { 'content-type': 'image/svg+xml' });
   });
+}
+
+/** A request's log records, each with its inclusion proof in the tree of the current signed tree head. */
+export interface RequestLog {
+  requestId: string;
+  /** The signed head of the log as it is now; every proof below is against it. */
+  treeHead: { treeSize: number; rootHash: string; timestamp: string; signature: string };
+  /** Records whose `requestId` is this request, oldest first: the canonical JSON bytes as stored, the RFC 9162 leaf hash and the audit path (base64url). */
+  records: { index: number; record: string; leafHash: string; proof: string[] }[];
+  /** With a certificate: the RFC 9162 consistency proof from the tree head the certificate carries to {@link RequestLog.treeHead} (the log only grew since). */
+  consistency: { from: number; to: number; fromRoot: string; toRoot: string; proof: string[] } | null;
+}
+
+/**
+ * The log records of one request with inclusion proofs against the current signed tree head, and
+ * (when it has a certificate) the consistency proof from the certificate's tree head to it. This
+ * is what a requester, who may not read the whole log, needs to check their certificate against
+ * the live log: the record the certificate carries is still entry `index`, it is included in the
+ * tree the service signs now, and that tree extends the one the certificate was issued against.
+ */
+export async function requestLog(ctx: ServiceContext, requestId: string, certificate: string | null): Promise<RequestLog> {
+  const treeHead = await ctx.ledger.treeHead();
+  // Canonical JSON has no spaces, so the record's own requestId appears as this substring; the parse below drops look-alikes (a requestId nested in data).
+  const rows = await ctx.store.db.selectFrom('log_entries').select(['idx', 'entry']).where('idx', '<', treeHead.treeSize).where('entry', 'like', `%"requestId":"${requestId}"%`).orderBy('idx').execute();
+  const hashes = (await ctx.store.logLeafHashes(0, treeHead.treeSize)).map(fromHex);
+  if (toB64u(rootFromLeafHashes(hashes)) !== treeHead.rootHash) throw new Error(`log of ${treeHead.treeSize} entries does not hash to its signed tree head`);
+  const records: RequestLog['records'] = [];
+  for (const row of rows) {
+    if (parseRecord(row.entry)?.requestId !== requestId) continue;
+    const index = Number(row.idx);
+    records.push({ index, record: row.entry, leafHash: toB64u(hashes[index]!), proof: inclusionProof(hashes, index).map(toB64u) });
+  }
+  let consistency: RequestLog['consistency'] = null;
+  if (certificate) {
+    const claims = JSON.parse(Buffer.from(certificate.split('.')[1] ?? '', 'base64url').toString('utf8')) as { treeHead?: { treeSize?: number } };
+    const from = claims.treeHead?.treeSize;
+    if (Number.isSafeInteger(from) && from! >= 1 && from! <= treeHead.treeSize) {
+      consistency = { from: from!, to: treeHead.treeSize, fromRoot: toB64u(rootFromLeafHashes(hashes.slice(0, from))), toRoot: treeHead.rootHash, proof: consistencyProof(hashes, from!).map(toB64u) };
+    }
+  }
+  return { requestId, treeHead, records, consistency };
 }
 
 /** One point of the trade-off plot: a completed model deletion. */

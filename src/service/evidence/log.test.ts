@@ -153,3 +153,16 @@ test('a tree head signed by another key, or with edited fields, is a problem', a
     }
   });
 });
+
+test('tree heads kept incrementally: growing, concurrent and older-size heads match the root over all leaves', async () => {
+  await withLog(5, async ({ log, storage, keys }) => {
+    const heads = [await log.treeHead()];
+    for (let i = 0; i < 12; i++) {
+      await log.append({ type: 'test.grow', data: { i } });
+      if (i % 3 === 0) heads.push(...(await Promise.all([log.treeHead(), log.treeHead()])));
+    }
+    heads.push(await log.treeHead(), await log.treeHead(3));
+    const rows = await storage.entries(0, await storage.size());
+    assert.deepEqual(await verifyLog(rows, heads, keys.jwks()), { ok: true, size: 17, problems: [] });
+  });
+});

@@ -20,6 +20,7 @@ import { canonicalJson } from './canonical.js';
 import type { KeyRing } from './keys.js';
 import { signJson, verifyJson } from './jws.js';
 import {
+  CompactRange,
   consistencyProof,
   equalBytes,
   fromB64u,
@@ -171,6 +172,9 @@ export async function verifyTreeHead(head: SignedTreeHead, jwks: JSONWebKeySet):
  */
 export class TransparencyLog {
   private tail: Promise<unknown> = Promise.resolve();
+  /** Compact range of the leaves read so far (committed entries never change: the log is append-only). */
+  private readonly range = new CompactRange();
+  private rangeTail: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly storage: LogStorage,
@@ -201,10 +205,26 @@ export class TransparencyLog {
     return result;
   }
 
-  /** The signed tree head of the log as it is now (or of its first `treeSize` entries). */
+  /**
+   * The signed tree head of the log as it is now (or of its first `treeSize` entries). The root
+   * of the current size is kept incrementally ({@link CompactRange}): only leaves appended since
+   * the previous head are read and hashed, so signing a head costs O(new entries + log n), not
+   * O(n). A head of an older size is computed from its leaves.
+   */
   async treeHead(treeSize?: number): Promise<SignedTreeHead> {
     const size = await this.sizeAtMost(treeSize);
-    return signTreeHead(size, rootFromLeafHashes(await this.storage.leafHashes(0, size)), this.keys);
+    if (size < this.range.size) return signTreeHead(size, rootFromLeafHashes(await this.storage.leafHashes(0, size)), this.keys);
+    // One extension at a time, so two concurrent calls never append the same leaves twice.
+    const extend = async () => {
+      if (this.range.size < size) {
+        const from = this.range.size;
+        for (const h of await this.storage.leafHashes(from, size)) this.range.append(h);
+      }
+      return this.range.size === size ? this.range.root() : rootFromLeafHashes(await this.storage.leafHashes(0, size));
+    };
+    const root = this.rangeTail.then(extend, extend);
+    this.rangeTail = root.catch(() => undefined);
+    return signTreeHead(size, await root, this.keys);
   }
 
   /**

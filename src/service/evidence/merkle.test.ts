@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import seedrandom from 'seedrandom';
 import {
+  CompactRange,
   consistencyProof,
   emptyRoot,
   fromB64u,
@@ -241,4 +242,16 @@ test('random trees of sizes 1..64: roots, every inclusion proof and every consis
       }
     }
   }
+});
+
+test('CompactRange: the incrementally kept root equals MTH at every size 0..70', () => {
+  const rng = seedrandom('compact-range');
+  const leaves = Array.from({ length: 70 }, () => leafHash(Uint8Array.from({ length: 8 }, () => Math.floor(rng() * 256))));
+  const range = new CompactRange();
+  assert.equal(toHex(range.root()), toHex(emptyRoot()));
+  leaves.forEach((h, i) => {
+    range.append(h);
+    assert.equal(range.size, i + 1);
+    assert.equal(toHex(range.root()), toHex(rootFromLeafHashes(leaves.slice(0, i + 1))), `size ${i + 1}`);
+  });
 });

@@ -86,6 +86,38 @@ export function rootFromLeafHashes(leafHashes: Uint8Array[]): Uint8Array {
 }
 
 /**
+ * A compact range of a growing tree: the roots of the perfect subtrees covering leaves [0, size),
+ * one per set bit of size, largest first. Appending a leaf merges equal-sized subtrees (amortised
+ * O(1) hashes); the MTH (RFC 9162 §2.1.1) of the leaves so far is the range folded from the right
+ * (O(log n) hashes). State is O(log n), so a log's root can be kept up to date without re-reading
+ * its leaves.
+ */
+export class CompactRange {
+  private readonly nodes: { hash: Uint8Array; size: number }[] = [];
+  /** Leaves appended so far. */
+  size = 0;
+
+  /** Append the next leaf hash (32 bytes). */
+  append(leafHash: Uint8Array): void {
+    let node = { hash: leafHash, size: 1 };
+    while (this.nodes.length && this.nodes[this.nodes.length - 1]!.size === node.size) {
+      const left = this.nodes.pop()!;
+      node = { hash: nodeHash(left.hash, node.hash), size: 2 * node.size };
+    }
+    this.nodes.push(node);
+    this.size++;
+  }
+
+  /** MTH of the leaves appended so far; SHA-256("") for none. */
+  root(): Uint8Array {
+    if (!this.nodes.length) return emptyRoot();
+    let r = this.nodes[this.nodes.length - 1]!.hash;
+    for (let k = this.nodes.length - 2; k >= 0; k--) r = nodeHash(this.nodes[k]!.hash, r);
+    return r;
+  }
+}
+
+/**
  * The roots of the trees over the first m leaves, for every m in `sizes`, in one pass: a compact
  * range (the roots of the perfect subtrees of the prefix, one per set bit of m) is extended leaf
  * by leaf, and a prefix's MTH is that range folded from the right. O(n + |sizes|·log n) hashes.
@@ -96,19 +128,10 @@ export function rootsAtSizes(leafHashes: Uint8Array[], sizes: number[]): Map<num
   const want = new Set(sizes);
   const out = new Map<number, Uint8Array>();
   if (want.has(0)) out.set(0, emptyRoot());
-  const range: { hash: Uint8Array; size: number }[] = [];
+  const range = new CompactRange();
   leafHashes.forEach((h, i) => {
-    let node = { hash: h, size: 1 };
-    while (range.length && range[range.length - 1]!.size === node.size) {
-      const left = range.pop()!;
-      node = { hash: nodeHash(left.hash, node.hash), size: 2 * node.size };
-    }
-    range.push(node);
-    if (want.has(i + 1)) {
-      let r = range[range.length - 1]!.hash;
-      for (let k = range.length - 2; k >= 0; k--) r = nodeHash(range[k]!.hash, r);
-      out.set(i + 1, r);
-    }
+    range.append(h);
+    if (want.has(i + 1)) out.set(i + 1, range.root());
   });
   return out;
 }

@@ -1,7 +1,7 @@
 // The dashboard's pages: plain DOM over the service's JSON API, with the token of the signed-in
 // user kept in sessionStorage (this tab only). Every control is a labelled form element or a
 // button, reachable with the keyboard.
-import { verifyCertificate, verifyLog, verifyTreeHead } from './verify.js';
+import { verifyAgainstLog, verifyCertificate, verifyLog, verifyTreeHead } from './verify.js';
 
 const main = document.getElementById('main');
 const TERMINAL = ['completed', 'rejected', 'refused'];
@@ -63,9 +63,27 @@ function checksView(result, key) {
     'div',
     { class: 'card', id: `${key}-result`, role: 'region', 'aria-label': 'verification result' },
     h('p', {}, 'Certificate: ', h('span', { class: result.ok ? 'valid' : 'invalid', id: `${key}-verdict`, text: result.ok ? 'VALID' : 'INVALID' })),
-    h('ul', {}, result.checks.map((c) => h('li', {}, h('span', { class: c.ok ? 'valid' : 'invalid', text: c.ok ? '✓ ' : '✗ ' }), `${c.name}: ${c.detail}`))),
+    h('ul', {}, result.checks.map((c) => h('li', {}, h('span', { class: c.ok === null ? 'muted' : c.ok ? 'valid' : 'invalid', text: c.ok === null ? '– ' : c.ok ? '✓ ' : '✗ ' }), `${c.name}: ${c.detail}`))),
     result.claims ? h('details', {}, h('summary', { text: 'Claims' }), h('pre', { class: 'mono', text: JSON.stringify(result.claims, null, 1) })) : null,
   );
+}
+
+/**
+ * A certificate checked offline (signature, bundled record, inclusion proof, tree head) and,
+ * when the service shows this user the request's log, against the live log too.
+ */
+async function verifyFully(jws, jwks) {
+  const offline = await verifyCertificate(jws, jwks);
+  if (!offline.claims?.requestId) return offline;
+  let live;
+  try {
+    live = await api(`/v1/deletion-requests/${encodeURIComponent(offline.claims.requestId)}/log`);
+  } catch (err) {
+    // Not one of this user's requests (404) or the service is unreachable: the offline checks stand alone.
+    return { ...offline, checks: [...offline.checks, { name: 'live log', ok: null, detail: `not checked (${err.message})` }] };
+  }
+  const online = await verifyAgainstLog(offline.claims, live, jwks);
+  return { ok: offline.ok && online.ok, checks: [...offline.checks, ...online.checks], claims: offline.claims };
 }
 
 function verifier(key, prefill = '') {
@@ -77,7 +95,8 @@ function verifier(key, prefill = '') {
     {
       onsubmit: async (e) => {
         e.preventDefault();
-        out.replaceChildren(checksView(await verifyCertificate(ta.value.trim(), await keys()), key));
+        out.replaceChildren(h('p', { class: 'muted', text: 'verifying…' }));
+        out.replaceChildren(checksView(await verifyFully(ta.value.trim(), await keys()), key));
       },
     },
     field('Certificate (compact JWS)', ta),
@@ -374,7 +393,7 @@ async function auditor() {
             e.preventDefault();
             try {
               const { certificate } = await api(`/v1/deletion-requests/${encodeURIComponent(reqId.value.trim())}/certificate`);
-              certOut.replaceChildren(checksView(await verifyCertificate(certificate, jwks), 'lookup'));
+              certOut.replaceChildren(checksView(await verifyFully(certificate, jwks), 'lookup'));
             } catch (err) {
               certOut.replaceChildren(h('p', { class: 'invalid', text: err.message }));
             }

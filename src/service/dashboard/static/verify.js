@@ -49,6 +49,29 @@ export async function verifyInclusion(leaf, index, size, proof, root) {
   return sn === 0 && equal(r, root);
 }
 
+/** RFC 9162 §2.1.4.2 consistency proof verification: the tree of `newSize` entries extends the tree of `oldSize`. */
+export async function verifyConsistency(oldSize, newSize, oldRoot, newRoot, proof) {
+  if (!Number.isSafeInteger(oldSize) || !Number.isSafeInteger(newSize) || oldSize < 0 || oldSize > newSize) return false;
+  if (oldSize === 0) return proof.length === 0;
+  if (oldSize === newSize) return proof.length === 0 && equal(oldRoot, newRoot);
+  if (proof.length === 0) return false;
+  const path = (oldSize & (oldSize - 1)) === 0 ? [oldRoot, ...proof] : proof; // a complete old tree: its root starts the path
+  let fn = oldSize - 1, sn = newSize - 1;
+  while (fn & 1) (fn >>= 1), (sn >>= 1);
+  let fr = path[0], sr = path[0];
+  for (const c of path.slice(1)) {
+    if (sn === 0) return false;
+    if (fn & 1 || fn === sn) {
+      fr = await nodeHash(c, fr);
+      sr = await nodeHash(c, sr);
+      while (!(fn & 1) && fn !== 0) (fn >>= 1), (sn >>= 1);
+    } else sr = await nodeHash(sr, c);
+    fn >>= 1;
+    sn >>= 1;
+  }
+  return sn === 0 && equal(fr, oldRoot) && equal(sr, newRoot);
+}
+
 /** RFC 8785 canonical JSON for the values the service signs (objects, arrays, strings, finite numbers, booleans, null). */
 export function canonical(v) {
   if (v === null || typeof v !== 'object') return JSON.stringify(v);
@@ -145,4 +168,49 @@ export async function verifyLog(records, head, jwks) {
   if (head.treeSize > leaves.length) problems.push(`tree head covers ${head.treeSize} entries, the log has ${leaves.length}`);
   else if (toB64u(await rootOf(leaves.slice(0, head.treeSize))) !== head.rootHash) problems.push(`the root of the first ${head.treeSize} entries differs from the signed tree head`);
   return { ok: problems.length === 0, problems, size: leaves.length };
+}
+
+/**
+ * Check a verified certificate's claims against the live log as the service shows it to the
+ * requester (GET /v1/deletion-requests/{id}/log: the request's own records, each with its
+ * inclusion proof in the current signed tree head, and the consistency proof from the
+ * certificate's tree head to it). Returns checks in the format of {@link verifyCertificate}:
+ * the current tree head's signature; that entry `logEntry.index` of the live log is the very
+ * record the certificate carries and is included in the current tree; that the current tree
+ * extends the certificate's (the log was only appended to since); and that every record of this
+ * request hashes to its leaf and is included (the request's history, in order).
+ */
+export async function verifyAgainstLog(claims, live, jwks) {
+  const checks = [];
+  const th = await verifyTreeHead(live.treeHead, jwks);
+  checks.push({ name: 'current signed tree head', ok: th.ok, detail: th.ok ? `size ${live.treeHead.treeSize}, signed ${live.treeHead.timestamp}` : th.problem });
+  const root = fromB64u(live.treeHead.rootHash);
+  const size = live.treeHead.treeSize;
+  const included = async (r) => toB64u(await leafHash(enc.encode(r.record))) === r.leafHash && (await verifyInclusion(fromB64u(r.leafHash), r.index, size, r.proof.map(fromB64u), root));
+  const mine = live.records.find((r) => r.index === claims.logEntry?.index);
+  const sameRecord = !!mine && mine.record === claims.logEntry.record;
+  const stillIn = sameRecord && (await included(mine).catch(() => false));
+  checks.push({
+    name: 'record in the live log (inclusion in the current tree)',
+    ok: th.ok && stillIn,
+    detail: !mine ? `the live log has no record ${claims.logEntry?.index} of this request` : !sameRecord ? `live entry ${mine.index} differs from the record in the certificate` : stillIn ? `entry ${mine.index} of ${size}` : 'the inclusion proof does not verify',
+  });
+  const c = live.consistency;
+  const grew = !!c && c.from === claims.treeHead?.treeSize && c.fromRoot === claims.treeHead?.rootHash && c.to === size && c.toRoot === live.treeHead.rootHash && (await verifyConsistency(c.from, c.to, fromB64u(c.fromRoot), fromB64u(c.toRoot), c.proof.map(fromB64u)).catch(() => false));
+  checks.push({ name: 'log only appended since the certificate (consistency, RFC 9162)', ok: th.ok && grew, detail: !c ? 'no consistency proof' : grew ? `tree ${c.from} → ${c.to}` : 'the current tree does not extend the certificate\'s tree head' });
+  const history = [];
+  let allIn = true;
+  for (const r of live.records) {
+    let rec = null;
+    try {
+      rec = JSON.parse(r.record);
+    } catch {
+      rec = null;
+    }
+    const ok = !!rec && rec.requestId === claims.requestId && rec.index === r.index && (await included(r).catch(() => false));
+    allIn &&= ok;
+    history.push(`${r.index} ${rec?.type ?? '?'}${ok ? '' : ' ✗'}`);
+  }
+  checks.push({ name: "this request's records in the live log", ok: th.ok && allIn && live.records.length > 0, detail: history.join(', ') || 'none' });
+  return { ok: checks.every((x) => x.ok), checks };
 }
