@@ -12,8 +12,8 @@
  * requester accepts terms the policy does not accept by itself, the batcher runs as the service's
  * tick does, and the unlearning jobs run (same handlers as `unlearn serve`, one at a time, in this
  * process). While a job runs the simulated clock advances with the wall clock, so a certificate's
- * time is the batching wait plus the measured compute. Decisions depend only on the tick times,
- * so the same seed gives the same outcome (the digest printed at the end).
+ * time is the batching wait plus the measured compute. The digest printed at the end is meant
+ * to show that the same seed gives the same outcome; two runs have differed so far (README).
  *
  * Reported: per path the count (one per request and model) and the time from request to
  * certificate (p50/p95/max), the compute per path, the total compute, and beside it the naive
