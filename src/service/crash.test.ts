@@ -18,6 +18,7 @@ test('SIGKILL at random points: 0 lost, 0 run twice, 0 half-published; certifica
     const r = await runCrashHarness({ dataRoot, models: { plain: m.plain }, subjects: Array.from({ length: 8 }, (_, i) => `cps/${100 + i}`), intakeKillP: 0.15, jobKillP: 0.1, concurrency: 3 });
     assert.equal(r.acknowledged, 8);
     assert.equal(r.lost, 0);
+    assert.equal(r.plannedTwice, 0);
     assert.equal(r.completedTwice, 0);
     assert.equal(r.publishedTwice, 0);
     assert.equal(r.halfPublished, 0);

@@ -1,10 +1,11 @@
 /**
  * Crash harness: run the service as a child process, file deletion requests against it, and
  * SIGKILL it at random points — during intake (the harness kills it between requests), and
- * inside jobs (the child kills itself at the job probes: mid-job, after training, after
- * verification, mid-publication). Restart it each time and go on until every acknowledged
- * request is final. Then count: acknowledged requests lost, requests completed twice, jobs
- * published twice, half-published versions; verify every certificate and the log.
+ * inside jobs (the child kills itself at the job probes: inside the planning transaction, mid-job,
+ * after training, after verification, after the rename into place, mid-publication). Restart it
+ * each time and go on until every acknowledged request is final. Then count: acknowledged
+ * requests lost, requests planned twice, completed twice, jobs published twice, half-published
+ * versions; verify every certificate and the log.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -45,6 +46,8 @@ export interface CrashReport {
   kills: { intake: number; job: Record<string, number> };
   restarts: number;
   lost: number;
+  /** Requests with more than one `request.planned` record (a planning job that ran twice). */
+  plannedTwice: number;
   completedTwice: number;
   publishedTwice: number;
   halfPublished: number;
@@ -69,7 +72,7 @@ export async function runCrashHarness(o: CrashOptions): Promise<CrashReport> {
   const req = (await createToken(store, { role: 'requester', subjects: o.subjects.map((s) => subjectPseudonym({ pseudonymKey: key }, s)) })).secret;
   await store.close();
 
-  const report: CrashReport = { requests: o.subjects.length, acknowledged: 0, kills: { intake: 0, job: {} }, restarts: 0, lost: 0, completedTwice: 0, publishedTwice: 0, halfPublished: 0, final: {}, certificates: { checked: 0, failed: 0 }, log: { ok: false, size: 0, problems: 0 }, seconds: 0 };
+  const report: CrashReport = { requests: o.subjects.length, acknowledged: 0, kills: { intake: 0, job: {} }, restarts: 0, lost: 0, plannedTwice: 0, completedTwice: 0, publishedTwice: 0, halfPublished: 0, final: {}, certificates: { checked: 0, failed: 0 }, log: { ok: false, size: 0, problems: 0 }, seconds: 0 };
   let child: ChildProcess | undefined;
   let url = '';
   const start = async () => {
@@ -168,13 +171,16 @@ export async function runCrashHarness(o: CrashOptions): Promise<CrashReport> {
     const storage = storeLogStorage(store);
     const entries = await storage.entries(0, await storage.size());
     const completed = new Map<string, number>();
+    const planned = new Map<string, number>();
     const published = new Map<string, number>();
     for (const e of entries) {
       const rec = JSON.parse(e.json) as { type: string; requestId?: string; data: Record<string, unknown> };
       if (rec.type === 'request.completed') completed.set(rec.requestId!, (completed.get(rec.requestId!) ?? 0) + 1);
+      if (rec.type === 'request.planned') planned.set(rec.requestId!, (planned.get(rec.requestId!) ?? 0) + 1);
       if (rec.type === 'job.completed') published.set(String(rec.data.job), (published.get(String(rec.data.job)) ?? 0) + 1);
     }
     report.completedTwice = [...completed.values()].filter((n) => n > 1).length;
+    report.plannedTwice = [...planned.values()].filter((n) => n > 1).length;
     report.publishedTwice = [...published.values()].filter((n) => n > 1).length;
     for (const m of await store.listModels()) {
       for (const v of await store.versionsOf(m.id)) {

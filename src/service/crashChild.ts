@@ -1,7 +1,8 @@
 /**
  * The service process of the crash harness (crash.ts): `unlearn serve` on a given data root and
  * policy, whose job probes SIGKILL the process with probability UNLEARN_CRASH_P at each named
- * point (mid-job, after training, after verification, mid-publication). Prints its URL as one
+ * point (inside the planning transaction, mid-job, after training, after verification, after the
+ * rename into place, mid-publication). Prints its URL as one
  * JSON line on stdout.
  */
 import { startService } from './server.js';

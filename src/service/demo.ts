@@ -40,19 +40,7 @@ export async function runServiceDemo(o: { out: string; log?: (l: string) => void
   const ranked = [...counts].filter(([s, c]) => c <= cap && s !== first && !s.startsWith('unknown:')).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   const senders = [first, ranked[0][0], ranked[1][0]];
   const models = join(out, 'models');
-  const t = (label: string) => {
-    const t0 = performance.now();
-    return () => log(`${label} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  };
-  let done = t('trained the plain spam filter');
-  await trainWorkflow({ dataset: 'emails', dataOptions: { seed: 0 }, kind: DEMO_MODEL.kind, hidden: DEMO_MODEL.hidden, recipe: { ...DEMO_RECIPE, seed: 0 }, out: join(models, 'plain'), quiet: true });
-  done();
-  done = t(`trained the SISA ensemble (${DEMO_SISA.shards} shards × ${DEMO_SISA.slices} slices)`);
-  await sisaTrainWorkflow({ dataset: 'emails', dataOptions: { seed: 0 }, kind: DEMO_MODEL.kind, hidden: DEMO_MODEL.hidden, recipe: { ...DEMO_RECIPE, seed: 0 }, sisa: DEMO_SISA, out: join(models, 'sisa') });
-  done();
-  done = t('trained the certified logistic regression');
-  await trainCertifiedWorkflow({ dataset: 'emails', dataOptions: { seed: 0, dim: DEMO_CERTIFIED.dim }, kind: 'logreg', params: DEMO_CERTIFIED.params, out: join(models, 'certified'), seed: 0 });
-  done();
+  await trainServiceModels(models, log);
 
   const dataRoot = join(out, 'service');
   const policyPath = join(out, 'policy.yaml');
@@ -114,6 +102,29 @@ export async function runServiceDemo(o: { out: string; log?: (l: string) => void
   } finally {
     await svc.close();
   }
+}
+
+/**
+ * Train the service demo's three spam filters on the SpamAssassin emails (seed 0, the settings of
+ * `unlearn demo`) into `<models>/plain`, `<models>/sisa` and `<models>/certified`, logging each
+ * training's wall time. Each manifest records its training wall time (the planner's `T`).
+ */
+export async function trainServiceModels(models: string, log: (l: string) => void): Promise<{ plain: string; sisa: string; certified: string }> {
+  await initEngine('auto');
+  const t = (label: string) => {
+    const t0 = performance.now();
+    return () => log(`${label} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  };
+  let done = t('trained the plain spam filter');
+  await trainWorkflow({ dataset: 'emails', dataOptions: { seed: 0 }, kind: DEMO_MODEL.kind, hidden: DEMO_MODEL.hidden, recipe: { ...DEMO_RECIPE, seed: 0 }, out: join(models, 'plain'), quiet: true });
+  done();
+  done = t(`trained the SISA ensemble (${DEMO_SISA.shards} shards × ${DEMO_SISA.slices} slices)`);
+  await sisaTrainWorkflow({ dataset: 'emails', dataOptions: { seed: 0 }, kind: DEMO_MODEL.kind, hidden: DEMO_MODEL.hidden, recipe: { ...DEMO_RECIPE, seed: 0 }, sisa: DEMO_SISA, out: join(models, 'sisa') });
+  done();
+  done = t('trained the certified logistic regression');
+  await trainCertifiedWorkflow({ dataset: 'emails', dataOptions: { seed: 0, dim: DEMO_CERTIFIED.dim }, kind: 'logreg', params: DEMO_CERTIFIED.params, out: join(models, 'certified'), seed: 0 });
+  done();
+  return { plain: join(models, 'plain'), sisa: join(models, 'sisa'), certified: join(models, 'certified') };
 }
 
 async function waitStatus(api: (p: string, t: string) => Promise<any>, f: { id: string; token: string }, done: (s: string) => boolean, ms = 600_000): Promise<any> {

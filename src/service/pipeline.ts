@@ -14,15 +14,17 @@ import { existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { WorkerPool } from '../engine/workerPool.js';
-import { ensureDir } from '../models/io.js';
+import { hashIds } from '../data/dataset.js';
+import { ensureDir, writeFileSynced } from '../models/io.js';
 import type { Job, JobQueue } from '../jobs/queue.js';
 import type { JobContext } from '../jobs/runner.js';
 import type { Executor, PlanRow, RequestRow, VersionRow } from '../store/store.js';
 import { completeWithCertificate, flattenFigures, type ModelClaim } from './certify.js';
-import type { ServiceContext } from './context.js';
+import { splitFor, type ServiceContext } from './context.js';
 import { checkAudits, describeGuarantee, ruleFor, type AuditFigure, type AuditName, type Guarantee, type Purpose } from './evidence/policy.js';
 import { transition, type Status } from './lifecycle.js';
-import { candidatesFor, forgetIdsOf, planRequest, requiredGuarantee, termsOf, type Candidate } from './planner.js';
+import { candidatesFor, forgetIdsOf, nextCandidate, planRequest, requiredGuarantee, rootOf, termsOf, type Candidate } from './planner.js';
+import { chooseHoldout, classCounts, describeReference, holdoutSize, readReference, referenceAccuracyFor, referencePath, referenceSeed, type ReferenceFigures } from './reference.js';
 import { lineageIndex, versionRow, publishVersion, type AnyManifest } from './registry.js';
 import type { UnlearnTaskArgs, UnlearnTaskResult } from './unlearnTask.js';
 
@@ -36,15 +38,23 @@ export function poolTaskRunner(pool: WorkerPool): TaskRunner {
 
 /** The statuses whose accepted terms wait for a batch. */
 const WAITING: Status[] = ['accepted', 'auto-accepted', 'extended', 'failed', 'escalated'];
+/**
+ * Statuses whose pending plans the batcher takes: the waiting ones, and requests already in a
+ * job of another model (scheduled, running or verifying: one model's batch can come due before
+ * another's, and the request's other plans must still be batched).
+ */
+const BATCHABLE: Status[] = [...WAITING, 'scheduled', 'running', 'verifying'];
 
 // ---------------------------------------------------------------- planning
 
 /** `plan` job: plan a request (or re-plan it after a model registration added a version). */
-export async function handlePlan(ctx: ServiceContext, job: Job): Promise<void> {
+export async function handlePlan(ctx: ServiceContext, job: Job, probe?: (point: string) => void): Promise<void> {
   const { requestId } = job.payload as { requestId: string };
   await ctx.store.tx(async (t) => {
     const r = (await ctx.store.request(requestId, t))!;
     const plan = await planRequest(ctx, r, t);
+    // The crash harness kills the process here: inside the planning transaction, before its commit.
+    probe?.('planning');
     const now = ctx.now();
     if (r.status !== 'received') {
       // Re-plan: add plans for models the request does not cover yet.
@@ -80,7 +90,7 @@ export async function scheduleBatches(ctx: ServiceContext, queue: JobQueue): Pro
   const pending = await ctx.store.plansInStatus('pending');
   if (!pending.length) return [];
   const requests = new Map<string, RequestRow>();
-  for (const r of await ctx.store.requestsInStatus(WAITING)) requests.set(r.id, r);
+  for (const r of await ctx.store.requestsInStatus(BATCHABLE)) requests.set(r.id, r);
   const byModel = new Map<string, PlanRow[]>();
   for (const p of pending) {
     const r = requests.get(p.request_id);
@@ -89,7 +99,11 @@ export async function scheduleBatches(ctx: ServiceContext, queue: JobQueue): Pro
   }
   const now = ctx.now();
   const jobs: string[] = [];
+  // One unlearning job per model at a time: a second job started from the same current version
+  // would publish a version that still holds the first job's data.
+  const busy = new Set((await ctx.store.plansInStatus('scheduled')).map((p) => p.model_id));
   for (const [modelId, plans] of byModel) {
+    if (busy.has(modelId)) continue;
     const rules = plans.map((p) => ruleFor(ctx.policy, requests.get(p.request_id)!.purpose as Purpose));
     const window = Math.min(...rules.map((r) => r.batching.windowHours)) * 3_600_000;
     const enough = plans.length >= Math.min(...rules.map((r) => r.batching.maxWaiting));
@@ -101,7 +115,8 @@ export async function scheduleBatches(ctx: ServiceContext, queue: JobQueue): Pro
       await ctx.store.updatePlans(plans.map((p) => p.id), { status: 'scheduled', job_id: jobId }, t);
       for (const rid of new Set(plans.map((p) => p.request_id))) {
         const r = (await ctx.store.request(rid, t))!;
-        if (r.status !== 'scheduled') await transition(t, ctx.ledger, r, 'scheduled', { actor: 'service', facts: { job: jobId, model: modelId, batch: plans.length }, now });
+        // A request already in another model's job keeps its status; that job or this one moves it on.
+        if (WAITING.includes(r.status as Status)) await transition(t, ctx.ledger, r, 'scheduled', { actor: 'service', facts: { job: jobId, model: modelId, batch: plans.length }, now });
       }
       await ctx.ledger.append(t, { type: 'job.queued', data: { job: jobId, model: modelId, plans: plans.length, requests: new Set(plans.map((p) => p.request_id)).size } }, now);
       return jobId;
@@ -118,12 +133,16 @@ async function moveRequests(ctx: ServiceContext, ids: string[], from: Status[], 
   for (const id of ids) {
     await ctx.store.tx(async (t) => {
       const r = (await ctx.store.request(id, t))!;
-      if (from.includes(r.status as Status)) await transition(t, ctx.ledger, r, to, { actor: 'service', facts });
+      if (from.includes(r.status as Status)) await transition(t, ctx.ledger, r, to, { actor: 'service', facts, now: ctx.now() });
     });
   }
 }
 
-/** A deterministic 31-bit seed from a string (the same job re-run gets the same seed, hence the same bytes). */
+/**
+ * A deterministic 31-bit seed from a string: the job seeds its run from the input version, the
+ * path and the forget ids, so a re-run after a crash (and the same requests on the same models in
+ * another run) gets the same seed, hence the same bytes.
+ */
 function seedOf(s: string): number {
   let h = 2166136261;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
@@ -135,7 +154,7 @@ function seedOf(s: string): number {
  * requested id. Certified: the recorded bound is within the budget. Approximate: the policy's
  * audits (forget accuracy against the held-out accuracy, MIA AUC against chance; see README).
  */
-export function verifyOutput(required: Guarantee, cand: Candidate, forgetIds: string[], res: UnlearnTaskResult): { ok: boolean; figures: Record<string, unknown>; failures: string[] } {
+export function verifyOutput(required: Guarantee, cand: Candidate, forgetIds: string[], res: UnlearnTaskResult, reference?: AuditReference): { ok: boolean; figures: Record<string, unknown>; failures: string[] } {
   const m = res.manifest;
   const failures: string[] = [];
   const left = new Set(m.lineage.trainIds as string[]);
@@ -156,17 +175,31 @@ export function verifyOutput(required: Guarantee, cand: Candidate, forgetIds: st
     if (required.kind === 'certified' && !c.retrained && (c.epsilon === undefined || c.epsilon > required.epsilon)) failures.push(`ε ${c.epsilon} exceeds the policy's ${required.epsilon}`);
   }
   if (cand.path === 'approximate' && required.kind === 'approximate') {
-    const e = res.evaluation;
-    const measured: Partial<Record<AuditName, AuditFigure>> = {
-      forgetAccuracy: { value: e.FA, reference: e.TA, n: e.forgetN },
-      miaAuc: { value: e.miaAuc, reference: 0.5, n: e.miaN },
-    };
-    const audit = checkAudits(required.audits, measured);
-    figures.audits = { measured, reference: 'held-out proxies: test accuracy for forget accuracy, 0.5 (chance) for MIA AUC', margins: required.audits };
-    failures.push(...audit.failures);
+    if (!reference) failures.push('no retrained reference to audit against');
+    else {
+      const e = res.evaluation;
+      const f = reference.figures;
+      const measured: Partial<Record<AuditName, AuditFigure>> = { forgetAccuracy: { value: e.FA, reference: reference.accuracy, n: e.forgetN } };
+      if (Number.isFinite(e.miaAuc) && f.miaAuc !== null) measured.miaAuc = { value: e.miaAuc, reference: f.miaAuc, n: e.miaN };
+      const audit = checkAudits(required.audits, measured);
+      figures.audits = {
+        measured,
+        margins: required.audits,
+        reference: { kind: 'calibration', root: f.root, holdoutN: f.holdout.n, holdoutIdsSha256: f.holdout.idsSha256, seed: f.seed, accuracyOnHoldout: f.accuracy, reweightedToForgetClasses: reference.forgetClassCounts, miaAucOnHoldout: f.miaAuc, miaN: f.miaN, trainedSeconds: f.seconds, words: describeReference(f) },
+      };
+      failures.push(...audit.failures);
+    }
   }
   figures.metrics = res.evaluation;
   return { ok: failures.length === 0, figures: finite(figures) as Record<string, unknown>, failures };
+}
+
+/** The retrained reference an approximate audit compares against: the chain's calibration reference, its accuracy reweighted to the forget set's classes. */
+export interface AuditReference {
+  figures: ReferenceFigures;
+  /** {@link referenceAccuracyFor} of the forget set. */
+  accuracy: number;
+  forgetClassCounts: number[];
 }
 
 /** `v` with every non-finite number (e.g. an AUC over a single example) replaced by null, so it is JSON. */
@@ -225,14 +258,24 @@ async function unlearnBatch(ctx: ServiceContext, deps: UnlearnDeps, job: Job, jc
   const staging = join(ctx.dataRoot, 'staging', `${job.id}-${job.attempt}`);
   await ensureDir(join(ctx.dataRoot, 'staging'));
   await rm(staging, { recursive: true, force: true });
-  const res = await deps.runTask({ modelDir: current.dir, ids: forgetIds, method: current.format === 'unlearn-model/1' || cand.method === 'certified-retrain' ? cand.method : undefined, params: cand.params, seed: seedOf(job.id), out: staging });
+  const seed = seedOf(`${current.id}/${cand.path}/${forgetIds.join(',')}`);
+  const res = await deps.runTask({ modelDir: current.dir, ids: forgetIds, method: current.format === 'unlearn-model/1' || cand.method === 'certified-retrain' ? cand.method : undefined, params: cand.params, seed, out: staging });
   deps.probe?.('trained');
   if (jc.signal.aborted) throw new Error('lease lost');
   await moveRequests(ctx, requestIds, ['running'], 'verifying', { job: job.id });
-  const verdict = verifyOutput(required, cand, forgetIds, res);
+  let reference: AuditReference | undefined;
+  let referenceSeconds = 0;
+  if (cand.path === 'approximate' && required.kind === 'approximate') {
+    const r = await ensureReference(ctx, deps, current, job);
+    referenceSeconds = r.trainedNow ? r.figures.seconds : 0;
+    const split = await splitFor(ctx, (JSON.parse(current.manifest) as AnyManifest).dataset);
+    const counts = classCounts(split, forgetIds);
+    reference = { figures: r.figures, accuracy: referenceAccuracyFor(r.figures, counts), forgetClassCounts: counts };
+  }
+  const verdict = verifyOutput(required, cand, forgetIds, res, reference);
   if (!verdict.ok) {
     await rm(staging, { recursive: true, force: true });
-    await escalate(ctx, jc, job, plans, requestIds, cand, verdict.failures);
+    await escalate(ctx, jc, job, plans, requestIds, cand, verdict.failures, { actualSeconds: res.seconds, referenceSeconds });
     return;
   }
   deps.probe?.('verified');
@@ -241,33 +284,65 @@ async function unlearnBatch(ctx: ServiceContext, deps: UnlearnDeps, job: Job, jc
   if (existsSync(final)) await rm(staging, { recursive: true, force: true });
   else await rename(staging, final);
   deps.probe?.('renamed');
-  await publish(ctx, jc, job, plans, current, { dir: final, manifest: res.manifest as AnyManifest }, verdict, cand, res.seconds, res.notes, deps.probe);
+  await publish(ctx, jc, job, plans, current, { dir: final, manifest: res.manifest as AnyManifest }, verdict, cand, res.seconds, res.notes, deps.probe, referenceSeconds);
+}
+
+/**
+ * The calibration reference of `v`'s chain (reference.ts): read it, or train it now on a worker
+ * (the recipe retrained without H, measured on H, its weights deleted) and record it atomically
+ * with a `reference.trained` log record. A re-run after a crash retrains it with the same seed.
+ */
+async function ensureReference(ctx: ServiceContext, deps: UnlearnDeps, v: VersionRow, job: Job): Promise<{ figures: ReferenceFigures; trainedNow: boolean }> {
+  const { root } = await rootOf(ctx, v, ctx.store.db);
+  const have = readReference(ctx.dataRoot, v.model_id, root.id);
+  if (have) return { figures: have, trainedNow: false };
+  const m = JSON.parse(v.manifest) as AnyManifest;
+  const rootManifest = JSON.parse(root.manifest) as AnyManifest;
+  const split = await splitFor(ctx, m.dataset);
+  const seed = referenceSeed(root.id);
+  // H comes from the root's lineage, restricted to what the trained version still holds.
+  const live = new Set(m.lineage.trainIds);
+  const pool = rootManifest.lineage.trainIds.filter((id) => live.has(id));
+  const holdout = chooseHoldout(split, pool, holdoutSize(root.num_examples), seed);
+  const out = join(ctx.dataRoot, 'staging', `reference-${job.id}-${job.attempt}`);
+  await ensureDir(join(ctx.dataRoot, 'staging'));
+  await rm(out, { recursive: true, force: true });
+  const res = await deps.runTask({ modelDir: v.dir, ids: holdout, method: 'calibration-reference', seed, out });
+  const r = res.reference!;
+  const figures: ReferenceFigures = { version: 1, kind: 'calibration-reference', model: v.model_id, root: root.id, trainedFrom: v.id, seed, holdout: { n: holdout.length, idsSha256: hashIds(holdout), classCounts: r.classCounts }, accuracy: res.evaluation.FA, perClassAccuracy: r.perClassAccuracy, miaAuc: r.miaAuc, miaN: r.miaN, seconds: res.seconds, createdAt: new Date(ctx.now()).toISOString() };
+  const path = referencePath(ctx.dataRoot, v.model_id, root.id);
+  await ensureDir(join(ctx.dataRoot, 'references', v.model_id));
+  await writeFileSynced(`${path}.tmp-${process.pid}`, JSON.stringify(figures, null, 1) + '\n');
+  await rename(`${path}.tmp-${process.pid}`, path);
+  await ctx.store.tx((t) => ctx.ledger.append(t, { type: 'reference.trained', data: { model: v.model_id, root: root.id, trainedFrom: v.id, holdoutN: holdout.length, holdoutIdsSha256: figures.holdout.idsSha256, seed, seconds: res.seconds, accuracy: figures.accuracy, miaAuc: figures.miaAuc, job: job.id } }, ctx.now()));
+  return { figures, trainedNow: true };
 }
 
 const rank = (g: Guarantee) => ({ approximate: 0, certified: 1, exact: 2 })[g.kind];
-const excludedOf = (plans: PlanRow[]) => [...new Set(plans.flatMap((p) => (JSON.parse(p.alternatives) as (Candidate & { failed?: boolean })[]).filter((c) => c.failed).map((c) => c.path)))];
+const excludedOf = (plans: PlanRow[]) => [...new Set(plans.flatMap((p) => (JSON.parse(p.alternatives) as Candidate[]).filter((c) => c.failed).map((c) => c.path)))];
 
 /** A failed verification: mark the path failed and re-plan the batch on the next stronger path. */
-async function escalate(ctx: ServiceContext, jc: JobContext, job: Job, plans: PlanRow[], requestIds: string[], cand: Candidate, failures: string[]): Promise<void> {
+async function escalate(ctx: ServiceContext, jc: JobContext, job: Job, plans: PlanRow[], requestIds: string[], cand: Candidate, failures: string[], spent: { actualSeconds?: number; referenceSeconds?: number } = {}): Promise<void> {
   await ctx.store.tx(async (t) => {
+    await ctx.ledger.append(t, { type: 'job.escalated', data: { job: job.id, model: plans[0]?.model_id, path: cand.path, method: cand.method, estimateSeconds: cand.estimateSeconds, actualSeconds: spent.actualSeconds ?? null, referenceSeconds: spent.referenceSeconds ?? 0, failures } }, ctx.now());
     for (const p of plans) {
-      const alts = (JSON.parse(p.alternatives) as (Candidate & { failed?: boolean })[]).map((c) => (c.path === cand.path ? { ...c, failed: true, why: `${c.why}; verification failed: ${failures.join('; ')}` } : c));
-      const next = alts.filter((c) => c.meets && !c.failed).sort((a, b) => rank(b.guarantee) - rank(a.guarantee) || a.estimateSeconds - b.estimateSeconds)[0];
+      const alts = (JSON.parse(p.alternatives) as Candidate[]).map((c) => (c.path === cand.path ? { ...c, failed: true, why: `${c.why}; verification failed: ${failures.join('; ')}` } : c));
+      const next = nextCandidate(alts);
       await ctx.store.updatePlans([p.id], { alternatives: JSON.stringify(alts), method: next?.method ?? p.method, guarantee: next?.guarantee.kind ?? p.guarantee, estimate_seconds: next?.estimateSeconds ?? p.estimate_seconds, status: next ? 'pending' : 'failed', job_id: null }, t);
     }
     for (const id of requestIds) {
       let r = (await ctx.store.request(id, t))!;
-      r = (await transition(t, ctx.ledger, r, 'failed', { actor: 'service', reason: `verification failed: ${failures.join('; ')}`, facts: { job: job.id, path: cand.path } })).row;
+      r = (await transition(t, ctx.ledger, r, 'failed', { actor: 'service', reason: `verification failed: ${failures.join('; ')}`, facts: { job: job.id, path: cand.path }, now: ctx.now() })).row;
       const any = (await ctx.store.plansOf(id, t)).some((p) => p.status === 'pending');
-      if (any) await transition(t, ctx.ledger, r, 'escalated', { actor: 'service', reason: `escalated from ${cand.path} to a stronger path` });
-      else await transition(t, ctx.ledger, r, 'refused', { actor: 'service', reason: 'no path left that meets the guarantee' });
+      if (any) await transition(t, ctx.ledger, r, 'escalated', { actor: 'service', reason: `escalated from ${cand.path} to a stronger path`, now: ctx.now() });
+      else await transition(t, ctx.ledger, r, 'refused', { actor: 'service', reason: 'no path left that meets the guarantee', now: ctx.now() });
     }
     await jc.complete(t, { escalated: cand.path });
   });
 }
 
 /** Publish (one transaction): the new version, current pointer, superseded versions, plans done, job done, requests completed with certificates. */
-async function publish(ctx: ServiceContext, jc: JobContext, job: Job, plans: PlanRow[], input: VersionRow, out: { dir: string; manifest: AnyManifest } | null, verdict: { figures: Record<string, unknown> }, cand: Candidate, seconds: number, notes: string[], probe?: (point: string) => void): Promise<void> {
+async function publish(ctx: ServiceContext, jc: JobContext, job: Job, plans: PlanRow[], input: VersionRow, out: { dir: string; manifest: AnyManifest } | null, verdict: { figures: Record<string, unknown> }, cand: Candidate, seconds: number, notes: string[], probe?: (point: string) => void, referenceSeconds = 0): Promise<void> {
   const lineage = out ? await lineageIndex(ctx, out.manifest) : [];
   const now = ctx.now();
   await ctx.store.tx(async (t) => {
@@ -287,8 +362,10 @@ async function publish(ctx: ServiceContext, jc: JobContext, job: Job, plans: Pla
       if (superseded.length) await ctx.ledger.append(t, { type: 'model.superseded', data: { model: input.model_id, versions: superseded, by: outputId } }, now);
     }
     const perPlan = plans.length ? seconds / plans.length : 0;
-    await ctx.store.updatePlans(plans.map((p) => p.id), { status: 'done', output_version: outputId, actual_seconds: seconds }, t);
-    await ctx.ledger.append(t, { type: 'job.completed', data: { job: job.id, model: input.model_id, path: cand.path, method: cand.method, estimateSeconds: cand.estimateSeconds, actualSeconds: seconds, perPlanSeconds: perPlan, output: outputId } }, now);
+    // The plans record what ran (a plan batched with a stronger requirement ran the stronger path),
+    // so later certificates of a request claim the path its model actually took.
+    await ctx.store.updatePlans(plans.map((p) => p.id), { status: 'done', output_version: outputId, actual_seconds: seconds, method: cand.method, guarantee: cand.guarantee.kind }, t);
+    await ctx.ledger.append(t, { type: 'job.completed', data: { job: job.id, model: input.model_id, path: cand.path, method: cand.method, estimateSeconds: cand.estimateSeconds, actualSeconds: seconds, referenceSeconds, perPlanSeconds: perPlan, output: outputId, plans: plans.length } }, now);
     await jc.complete(t, { output: outputId });
     for (const rid of new Set(plans.map((p) => p.request_id))) {
       const r = (await ctx.store.request(rid, t))!;
@@ -299,7 +376,7 @@ async function publish(ctx: ServiceContext, jc: JobContext, job: Job, plans: Pla
       for (const p of all) {
         const o = p.output_version ? await ctx.store.version(p.output_version, t) : undefined;
         const alts = JSON.parse(p.alternatives) as Candidate[];
-        const used = p.job_id === job.id ? cand : alts.find((c) => c.method === p.method) ?? alts[0];
+        const used = p.job_id === job.id ? cand : alts.find((c) => c.method === p.method && !c.failed) ?? alts.find((c) => c.method === p.method) ?? alts[0];
         claims.push({
           modelId: p.model_id,
           inputHash: p.version_id,
@@ -313,7 +390,7 @@ async function publish(ctx: ServiceContext, jc: JobContext, job: Job, plans: Pla
           supersededVersions: p.job_id === job.id ? superseded : [],
         });
       }
-      if (r.status === 'running') await transition(t, ctx.ledger, r, 'verifying', { actor: 'service', facts: { job: job.id } }).then((x) => completeWithCertificate(ctx, t, x.row, claims));
+      if (r.status === 'running') await transition(t, ctx.ledger, r, 'verifying', { actor: 'service', facts: { job: job.id }, now: ctx.now() }).then((x) => completeWithCertificate(ctx, t, x.row, claims));
       else await completeWithCertificate(ctx, t, r, claims);
     }
   });

@@ -9,9 +9,13 @@
  *   while the removal budget σε/c holds (the last step's bound fits what is left); else the
  *   model is retrained with fresh noise (`certified-retrain`, exact, cost T·(n−k)/n).
  * - `sisa` (SISA ensembles): retrain the affected shards from the checkpoint before the earliest
- *   affected slice (Bourtoule et al., IEEE S&P 2021): T · Σ_shards (R − r₀)/R / S.
+ *   affected slice (Bourtoule et al., IEEE S&P 2021): T · Σ_shards (R − r₀)/R / S; and, as the
+ *   alternative it escalates to, `full-retrain` of the ensemble (every shard from its initial
+ *   weights, same partition): T·(n−k)/n.
  * - `approximate` (single networks): fine-tuning on the retain set for 2 epochs plus the audits
- *   the policy requires: T · 2/E · (n−k)/n.
+ *   the policy requires, against the chain's calibration reference (reference.ts): T · 2/E ·
+ *   (n−k)/n plus the reference's cost (recorded, or T·(n−|H|)/n before it is trained) amortised
+ *   over {@link REFERENCE_AMORTISE_OVER} verifications.
  * - `full-retrain`: T·(n−k)/n.
  * When earlier runs of the same path on the same model recorded actual times, their mean
  * replaces the formula (estimate vs actual is recorded on every plan).
@@ -20,6 +24,7 @@ import type { Executor, RequestRow, VersionRow } from '../store/store.js';
 import { newId } from '../store/store.js';
 import { idsOfSubjects, splitFor, type ServiceContext } from './context.js';
 import { describeGuarantee, guaranteeMeets, ruleFor, type AuditName, type Guarantee, type Purpose } from './evidence/policy.js';
+import { REFERENCE_AMORTISE_OVER, holdoutSize, readReference, referenceSeed } from './reference.js';
 import type { AnyManifest } from './registry.js';
 
 /** One candidate path for one version. */
@@ -33,6 +38,10 @@ export interface Candidate {
   meets: boolean;
   chosen: boolean;
   why: string;
+  /** Approximate path: the reference its audits compare against, and that reference's cost in the estimate. */
+  verification?: { reference: 'calibration'; root: string; holdoutN: number; seed: number; trained: boolean; referenceSeconds: number; amortisedOver: number; shareSeconds: number };
+  /** Set when the path failed verification (or every attempt) and the plan escalated past it. */
+  failed?: boolean;
 }
 
 /** The plan for one model: the version to unlearn, what to remove, the alternatives. */
@@ -59,15 +68,15 @@ export function requiredGuarantee(ctx: ServiceContext, purpose: Purpose, request
 
 const meanOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
-/** Wall seconds of the training run at the root of a version's chain (registered parents only). */
-async function rootTrainSeconds(ctx: ServiceContext, v: VersionRow, ex: Executor): Promise<number> {
-  let cur: VersionRow | undefined = v;
-  for (let i = 0; i < 1000 && cur?.parent; i++) {
+/** The root of a version's chain (following registered parents), and its training wall seconds. */
+export async function rootOf(ctx: ServiceContext, v: VersionRow, ex: Executor): Promise<{ root: VersionRow; seconds: number }> {
+  let cur: VersionRow = v;
+  for (let i = 0; i < 1000 && cur.parent; i++) {
     const p: VersionRow | undefined = await ctx.store.version(cur.parent, ex);
     if (!p) break;
     cur = p;
   }
-  return Math.max(cur?.wall_seconds ?? v.wall_seconds, 1e-3);
+  return { root: cur, seconds: Math.max(cur.wall_seconds || v.wall_seconds, 1e-3) };
 }
 
 /** Mean recorded actual seconds of earlier runs of `method` on `modelId`, if any. */
@@ -84,7 +93,7 @@ async function priorActual(ctx: ServiceContext, modelId: string, method: string,
  */
 export async function candidatesFor(ctx: ServiceContext, v: VersionRow, forgetIds: string[], required: Guarantee, ex: Executor, exclude: string[] = []): Promise<Candidate[]> {
   const m = JSON.parse(v.manifest) as AnyManifest & Record<string, any>;
-  const T = await rootTrainSeconds(ctx, v, ex);
+  const { root, seconds: T } = await rootOf(ctx, v, ex);
   const n = Math.max(1, v.num_examples);
   const keep = (n - forgetIds.length) / n;
   const out: Omit<Candidate, 'meets' | 'chosen'>[] = [];
@@ -112,19 +121,49 @@ export async function candidatesFor(ctx: ServiceContext, v: VersionRow, forgetId
     }
     const work = [...earliest.values()].reduce((a, r0) => a + (R - r0) / R, 0) / S;
     out.push({ path: 'sisa', method: 'sisa', guarantee: { kind: 'exact' }, estimateSeconds: await est('sisa', T * work), why: `${earliest.size} of ${S} shards affected` });
+    out.push({ path: 'full-retrain', method: 'sisa-retrain', params: { fullRetrain: true }, guarantee: { kind: 'exact' }, estimateSeconds: await est('sisa-retrain', T * keep), why: `retrain all ${S} shards from their initial weights on the retain set (the path the shard retrain escalates to)` });
   } else {
     const epochs = Number(m.recipe?.epochs ?? 10);
     if (required.kind === 'approximate') {
       const measurable = Object.fromEntries(Object.entries(required.audits).filter(([a]) => MEASURABLE_AUDITS.includes(a as AuditName)));
-      out.push({ path: 'approximate', method: 'finetune', params: { epochs: 2 }, guarantee: { kind: 'approximate', audits: measurable }, estimateSeconds: await est('finetune', (T * 2 * keep) / epochs), why: `fine-tune 2 of ${epochs} epochs on the retain set, then audit ${Object.keys(measurable).join(', ') || 'nothing measurable'}` });
+      const h = holdoutSize(root.num_examples);
+      const ref = readReference(ctx.dataRoot, v.model_id, root.id);
+      const uses = ref ? await referenceUses(ctx, v.model_id, ex) : 0;
+      const refSeconds = ref?.seconds ?? (T * (root.num_examples - h)) / Math.max(1, root.num_examples);
+      const over = Math.max(REFERENCE_AMORTISE_OVER, uses + 1);
+      const verification = { reference: 'calibration' as const, root: root.id, holdoutN: h, seed: referenceSeed(root.id), trained: ref !== undefined, referenceSeconds: refSeconds, amortisedOver: over, shareSeconds: refSeconds / over };
+      out.push({
+        path: 'approximate',
+        method: 'finetune',
+        params: { epochs: 2 },
+        guarantee: { kind: 'approximate', audits: measurable },
+        estimateSeconds: (await est('finetune', (T * 2 * keep) / epochs)) + verification.shareSeconds,
+        verification,
+        why: `fine-tune 2 of ${epochs} epochs on the retain set, then audit ${Object.keys(measurable).join(', ') || 'nothing measurable'} against the calibration reference (the recipe retrained without a held-out set of ${h}; ${ref ? `trained, ${ref.seconds.toFixed(1)} s` : 'trained on first need'}; its cost amortised over ${over} verifications)`,
+      });
     }
     out.push({ path: 'full-retrain', method: 'retrain', guarantee: { kind: 'exact' }, estimateSeconds: await est('retrain', T * keep), why: 'retrain from scratch on the retain set' });
   }
-  const cands: Candidate[] = out.filter((c) => !exclude.includes(c.path)).map((c) => ({ ...c, meets: guaranteeMeets(required, c.guarantee), chosen: false }));
+  const cands: Candidate[] = out.filter((c) => !exclude.includes(c.path)).map((c) => ({ ...c, meets: guaranteeMeets(required, c.guarantee), chosen: false }) as Candidate);
   const best = cands.filter((c) => c.meets).sort((a, b) => a.estimateSeconds - b.estimateSeconds || STRENGTH[b.guarantee.kind] - STRENGTH[a.guarantee.kind])[0];
   if (best) best.chosen = true;
   for (const c of cands) if (!c.meets) c.why += `; does not meet ${required.kind}`;
   return cands;
+}
+
+/** How many approximate-path runs on `modelId` recorded an actual time (the verifications a reference served). */
+async function referenceUses(ctx: ServiceContext, modelId: string, ex: Executor): Promise<number> {
+  const rows = await ex.selectFrom('plans').select('job_id').where('model_id', '=', modelId).where('method', '=', 'finetune').where('actual_seconds', 'is not', null).execute();
+  return new Set(rows.map((r) => r.job_id)).size;
+}
+
+/**
+ * The path a plan escalates to after `alts` (with failed ones marked): among those that meet the
+ * guarantee and did not fail, the strongest guarantee, then the cheapest estimate; undefined
+ * when none is left (the request is refused).
+ */
+export function nextCandidate(alts: Candidate[]): Candidate | undefined {
+  return alts.filter((c) => c.meets && !c.failed).sort((a, b) => STRENGTH[b.guarantee.kind] - STRENGTH[a.guarantee.kind] || a.estimateSeconds - b.estimateSeconds)[0];
 }
 
 /**

@@ -77,7 +77,7 @@ export async function openServiceContext(o: Pick<ServeOptions, 'dataRoot' | 'dat
 
 /** The service's job handlers (`plan`, `unlearn`), for the in-process runner and for queue workers. */
 export function serviceHandlers(ctx: ServiceContext, deps: { runTask: TaskRunner; probe?: (point: string) => void }): Record<string, JobHandler> {
-  return { plan: (j) => handlePlan(ctx, j), unlearn: (j, jc) => handleUnlearn(ctx, deps, j, jc) };
+  return { plan: (j) => handlePlan(ctx, j, deps.probe), unlearn: (j, jc) => handleUnlearn(ctx, deps, j, jc) };
 }
 
 /** Open everything and listen. @throws UnlearnError IO_ERROR / INVALID_PARAMS (policy). */

@@ -39,7 +39,7 @@ export async function evaluateSisaDir(dir: string, m: SisaManifest, split: DataS
 }
 
 /** Params of a deletion on a SISA model (`unlearn forget --params`). */
-const SisaForgetParams = z.strictObject({ workers: z.number().int().min(1).optional() });
+const SisaForgetParams = z.strictObject({ workers: z.number().int().min(1).optional(), fullRetrain: z.boolean().optional() });
 
 /** The `unlearn-sisa/1` handler: deletion by shard retraining, evaluation of the ensemble. */
 export const sisaFormatHandler: ModelFormatHandler = {
@@ -49,7 +49,7 @@ export const sisaFormatHandler: ModelFormatHandler = {
       throw new UnlearnError('INVALID_ARGS', `${req.modelDir} is a SISA model: it is unlearned by retraining its affected shards, not by '${req.method}'`, 'drop --method (or pass --method sisa)');
     }
     const p = SisaForgetParams.safeParse(req.params ?? {});
-    if (!p.success) throw new UnlearnError('INVALID_PARAMS', `sisa: ${p.error.issues[0]?.path.join('.') || 'params'}: ${p.error.issues[0]?.message}`, 'SISA takes only {"workers": N}');
+    if (!p.success) throw new UnlearnError('INVALID_PARAMS', `sisa: ${p.error.issues[0]?.path.join('.') || 'params'}: ${p.error.issues[0]?.message}`, 'SISA takes only {"workers": N, "fullRetrain": true|false}');
     const m = await readSisaManifest(req.modelDir);
     const split = await sisaSplit(m);
     const subjectIndex = SubjectIndex.forSplit(split);
@@ -57,6 +57,7 @@ export const sisaFormatHandler: ModelFormatHandler = {
     const request = { ...sel, ...(sel.subjects ? { subjects: sel.subjects.map((s) => subjectIndex.display(subjectIndex.resolve(s))) } : {}) };
     const r = await sisaForget(req.modelDir, split, sel, req.out, {
       workers: p.data.workers,
+      fullRetrain: p.data.fullRetrain,
       pool: req.pool,
       seed: req.seed,
       resolveSubject: (s) => subjectIndex.resolve(s),

@@ -59,6 +59,12 @@ export interface SisaForgetOptions<E = unknown> {
    * the caller (the workflow layer), so this module needs no metric code.
    */
   evaluate?: (predictor: Predictor, forget: ForgetSet) => { evaluation: E; metrics: Record<string, unknown> };
+  /**
+   * Retrain every shard from its initial weights (the ensemble's full retrain on the retain set,
+   * same partition), instead of only the affected shards from their checkpoints. Exact either way;
+   * the escalation path when a shard retrain fails verification.
+   */
+  fullRetrain?: boolean;
 }
 
 /** Result of {@link sisaForget}. `seconds`: wall time of the deletion (selection, shard retraining, writing), evaluation excluded. */
@@ -111,7 +117,7 @@ export async function sisaForget<E = unknown>(dir: string, split: DataSplit, sel
     for (const s of m.shards) {
       const k = s.index;
       const parentDir = s.dir ? join(dir, s.dir) : null;
-      let first = earliest.get(k); // 0-based slice to retrain from
+      let first = opts.fullRetrain ? 0 : earliest.get(k); // 0-based slice to retrain from
       if (first === undefined) {
         if (!s.hash || !parentDir) {
           shards[k] = s;
@@ -189,7 +195,7 @@ export async function sisaForget<E = unknown>(dir: string, split: DataSplit, sel
     shards,
     seed,
     parent: m.modelHash,
-    method: { id: 'sisa', guarantee: 'exact', params: { shardsRetrained: retrained, workers: opts.workers ?? availableParallelism() } },
+    method: { id: 'sisa', guarantee: 'exact', params: { shardsRetrained: retrained, workers: opts.workers ?? availableParallelism(), ...(opts.fullRetrain && { fullRetrain: true }) } },
     removed: {
       ids: removedIds,
       idsSha256: hashIds(removedIds),
