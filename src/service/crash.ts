@@ -102,11 +102,11 @@ export async function runCrashHarness(o: CrashOptions): Promise<CrashReport> {
     if (child) report.restarts++;
     await start();
   };
-  const api = async (method: string, path: string, token: string, body?: unknown) => {
+  const api = async (method: string, path: string, token: string, body?: unknown, headers: Record<string, string> = {}) => {
     for (let attempt = 0; ; attempt++) {
       await ensure();
       try {
-        const r = await fetch(url + path, { method, headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
+        const r = await fetch(url + path, { method, headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'content-type': 'application/json' }), ...headers }, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
         return { status: r.status, data: (await r.json()) as any };
       } catch (e) {
         if (attempt > 50) throw e;
@@ -126,7 +126,7 @@ export async function runCrashHarness(o: CrashOptions): Promise<CrashReport> {
   const queue = o.subjects.map((s, i) => ({ s, key: `crash-${i}` }));
   const workers = Array.from({ length: o.concurrency ?? 4 }, async () => {
     for (let item = queue.shift(); item; item = queue.shift()) {
-      const r = await api('POST', '/v1/deletion-requests', req, { subject: item.s, purpose: 'privacy' }).catch(() => undefined);
+      const r = await api('POST', '/v1/deletion-requests', req, { subject: item.s, purpose: 'privacy' }, { 'idempotency-key': item.key }).catch(() => undefined);
       if (r?.status === 202) acked.push(r.data.id);
       else if (r?.status !== 202) queue.push(item);
       if (Math.random() < o.intakeKillP) {
