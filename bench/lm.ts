@@ -28,7 +28,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { initEngine, type BackendName } from '../src/engine/backend.js';
+import { backendDescription, initEngine, type BackendName } from '../src/engine/backend.js';
 import { WorkerPool } from '../src/engine/workerPool.js';
 import { withPrivLeak, type LmAudit } from '../src/lm/audit/index.js';
 import { forgetSets } from '../src/lm/audit/scale.js';
@@ -143,7 +143,7 @@ function targetCheck(r: LmReportRow, ref: LmAudit, o: LmAudit): { name: string; 
   return { name: r.name, met: checks.every((c) => c[1]), line: `${r.name}: ${checks.map(([n, ok, v]) => `${n} ${ok ? '✓' : '✗'} (${v})`).join(', ')}` };
 }
 
-const modelInfo = { config: a.config!, params: orig.params, corpusFingerprint: orig.fingerprint, backend };
+const modelInfo = { config: a.config!, params: orig.params, corpusFingerprint: orig.fingerprint, backend: backendDescription() };
 const recipeNote = `original and references: ${steps} Adam steps (lr ${a['learning-rate']}, batch ${a['batch-size']}) on ${orig.passages} training passages of ${orig.sources} sources; methods: ${a['method-steps']} Adam steps, lr ${a['method-lr']}${a['method-params'] !== '{}' ? `, overrides ${a['method-params']}` : ''}; relearning attack ${a['relearn-steps']} steps on ≤ 16 held-out passages of the source; quantisation: int8 and 4-bit per-channel round-trips; ${a.jobs} jobs in parallel on ${availableParallelism()} cores.`;
 const writeReport = async (name: string, json: unknown, md: string, html: string) => {
   const dir = join(a.out!, name);
@@ -211,4 +211,4 @@ for (const [kind, runsOf, steps] of [
 }
 await pool.close();
 if (!a.models) await rm(modelsDir, { recursive: true, force: true });
-process.stdout.write(`config ${a.config} (${orig.params} params), backend ${backend}, ${a.jobs} jobs, total ${((performance.now() - t0) / 1000).toFixed(0)} s\n\n${summary.join('\n')}`);
+process.stdout.write(`config ${a.config} (${orig.params} params), backend ${backendDescription()}, ${a.jobs} jobs, total ${((performance.now() - t0) / 1000).toFixed(0)} s\n\n${summary.join('\n')}`);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { DataSplit } from './data/dataset.js';
 import { SubjectIndex } from './data/pseudonym.js';
 import { loadDataset, loadSplitFor } from './data/registry.js';
-import { initEngine, type BackendName } from './engine/backend.js';
+import { backendDescription, initEngine, type BackendName } from './engine/backend.js';
 import { UnlearnError } from './errors.js';
 import { raCollapseWarning } from './eval/collapse.js';
 import { compareMethods, type Comparison, type MethodRun } from './workflows/compare.js';
@@ -179,7 +179,8 @@ export interface DemoResult {
  */
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const log = o.log ?? (() => undefined);
-  const backend = await initEngine(o.backend ?? 'auto');
+  await initEngine(o.backend ?? 'auto');
+  const backend = backendDescription(); // e.g. 'wasm (openblas …, 2 threads)' when the native kernels run
   // Everything is written into a staging directory that becomes `out` in one move at the end: a
   // failed demo leaves nothing behind, and an existing `out` is replaced only under a --force claim.
   const stage = stagingPath(o.out);
