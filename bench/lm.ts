@@ -21,7 +21,7 @@
  *                       [--passages N] [--method-steps N] [--method-lr R] [--relearn-steps K]
  *                       [--verb-passages N] [--forget moby-dick,sotu/abraham-lincoln] [--jobs J]
  *                       [--methods npo,kl,...] [--method-params '{"simnpo":{"beta":0.5}}']
- *                       [--sequence a,b,c] [--scale a,b,c,d] [--series-methods npo-kl,...] (''  = skip)
+ *                       [--sequence a,b,c] [--scale a,b,c,d] [--series-methods npo-kl,...] (default '' = skip)
  *                       [--models DIR (keep and reuse the original and retrained models)]
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -38,6 +38,15 @@ import { lmSeriesHtml, lmSeriesMarkdown, lmSeriesTable, type LmSeriesReport, typ
 import { writeTextAtomic } from '../src/workflows.js';
 import type * as Jobs from './lmJobs.js';
 
+/**
+ * Per-method settings chosen with bench/lmTune.ts on the `small` models (README, "LM benchmark"):
+ * the committed tables are `npm run bench:lm` with these defaults.
+ */
+const TUNED: Record<string, Record<string, unknown>> = {
+  'npo-kl': { learningRate: 3e-3, steps: 20 },
+  simnpo: { beta: 0.5, learningRate: 3e-4, steps: 30 },
+};
+
 const { values: a } = parseArgs({
   options: {
     config: { type: 'string', default: 'small' },
@@ -53,10 +62,11 @@ const { values: a } = parseArgs({
     /** Comma-separated method ids to run (default: every registered LM method). */
     methods: { type: 'string' },
     /** JSON object: method id → params overriding the common ones. */
-    'method-params': { type: 'string', default: '{}' },
+    'method-params': { type: 'string', default: JSON.stringify(TUNED) },
     sequence: { type: 'string', default: 'moby-dick,sotu/abraham-lincoln,sotu/george-washington' },
     scale: { type: 'string', default: 'moby-dick,sotu/abraham-lincoln,sotu/george-washington,sotu/franklin-d-roosevelt' },
-    'series-methods': { type: 'string', default: 'npo,npo-kl,simnpo,rmu' },
+    /** Methods for the sustainability and scale series ('' = skip; they need three more references). */
+    'series-methods': { type: 'string', default: '' },
     jobs: { type: 'string', default: String(availableParallelism()) },
     out: { type: 'string', default: 'out/bench-lm' },
     models: { type: 'string' },
