@@ -12,7 +12,7 @@
  *
  * Prints one line per audit, JSON lines to `--out` (appended) when given.
  */
-import { appendFile } from 'node:fs/promises';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { initEngine } from '../src/engine/backend.js';
@@ -80,7 +80,7 @@ for (const c of configs) {
       audited += (performance.now() - ta) / 1000;
       const methodSeconds = (performance.now() - t0) / 1000 - audited;
       console.log(line(`${label} @${s + 1}`, x, `  ${methodSeconds.toFixed(0)} s`));
-      if (a.out) void appendFile(a.out, JSON.stringify({ source, method: c.method, params: c.params ?? {}, step: s + 1, methodSeconds, ...x, privLeak: privLeak(x.auc, R.auc), pplRatio: x.ppl / O.ppl, ref: R, original: O }) + '\n');
+      if (a.out) appendFileSync(a.out, JSON.stringify({ source, method: c.method, params: c.params ?? {}, step: s + 1, methodSeconds, ...x, privLeak: privLeak(x.auc, R.auc), pplRatio: x.ppl / O.ppl, ref: R, original: O }) + '\n');
     },
   });
   disposeModel(r.model);
