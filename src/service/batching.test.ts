@@ -23,7 +23,7 @@ function orders<T>(xs: T[]): T[][] {
 test('combineRequirements: the strongest kind; every audit at its tightest margin; the same in every order', () => {
   for (const o of orders([correction, bias])) assert.deepEqual(combineRequirements(o), { kind: 'approximate', audits: { forgetAccuracy: 0.02, miaAuc: 0.05 } });
   for (const o of orders([correction, copyright])) assert.deepEqual(combineRequirements(o), { kind: 'approximate', audits: { forgetAccuracy: 0.02, knowledgeParaphrase: 0.02, verbMem: 0.02 } });
-  for (const o of orders([correction, privacy, { kind: 'certified', epsilon: 0.5, delta: 1e-4 }])) assert.deepEqual(combineRequirements(o), { kind: 'certified', epsilon: 0.5, delta: 1e-5 });
+  for (const o of orders([correction, privacy, { kind: 'certified', epsilon: 0.5, delta: 1e-4 } as Guarantee])) assert.deepEqual(combineRequirements(o), { kind: 'certified', epsilon: 0.5, delta: 1e-5 });
   for (const o of orders([bias, privacy, { kind: 'exact' } as Guarantee])) assert.deepEqual(combineRequirements(o), { kind: 'exact' });
   assert.throws(() => combineRequirements([]), /no requirement/);
 });

@@ -214,7 +214,7 @@ export function nextCandidate(alts: Candidate[]): Candidate | undefined {
 export async function planRequest(ctx: ServiceContext, r: RequestRow, ex: Executor): Promise<{ required: Guarantee; plans: ModelPlan[]; checked: { models: number; lineage: { model: string; version: string; trainIdsSha256: string }[] } }> {
   const required = requiredGuarantee(ctx, r.purpose as Purpose, r.requested_guarantee);
   const onlyModels = r.models ? new Set(JSON.parse(r.models) as string[]) : undefined;
-  const all = await ex.selectFrom('model_versions').selectAll().where('superseded_by', 'is', null).execute();
+  const all = await ex.selectFrom('model_versions').selectAll().where('superseded_by', 'is', null).orderBy('created_at').orderBy('id').execute();
   const exampleIds = r.example_ids ? new Set(JSON.parse(r.example_ids) as string[]) : undefined;
   const direct = new Set<string>();
   if (r.subject) for (const v of await ctx.store.versionsWithSubject(r.subject, ex)) direct.add(v.id);
