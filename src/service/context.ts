@@ -27,6 +27,13 @@ export interface ServiceContext {
   /** Dataset splits by fingerprint (loading one is seconds). */
   splits: Map<string, Promise<DataSplit>>;
   now(): number;
+  /**
+   * Where the planner's cost estimates come from: `measured` (default) replaces a path's formula
+   * by the mean of the actual seconds recorded by earlier runs of it on the same model; `formula`
+   * keeps the formulas over the recorded training time, so the paths chosen do not depend on how
+   * fast earlier jobs ran (a benchmark that must repeat its outcome for the same seed).
+   */
+  estimates?: 'measured' | 'formula';
 }
 
 /**

@@ -23,7 +23,7 @@ import { completeWithCertificate, flattenFigures, type ModelClaim } from './cert
 import { splitFor, type ServiceContext } from './context.js';
 import { checkAudits, describeGuarantee, ruleFor, type AuditFigure, type AuditName, type Guarantee, type Purpose } from './evidence/policy.js';
 import { transition, type Status } from './lifecycle.js';
-import { candidatesFor, forgetIdsOf, nextCandidate, planRequest, requiredGuarantee, rootOf, termsOf, type Candidate } from './planner.js';
+import { candidatesFor, combineRequirements, forgetIdsOf, nextCandidate, pathForBatch, planRequest, requiredGuarantee, rootOf, termsOf, type Candidate } from './planner.js';
 import { chooseHoldout, classCounts, describeReference, holdoutSize, readReference, referenceAccuracyFor, referencePath, referenceSeed, type ReferenceFigures } from './reference.js';
 import { lineageIndex, versionRow, publishVersion, type AnyManifest } from './registry.js';
 import type { UnlearnTaskArgs, UnlearnTaskResult } from './unlearnTask.js';
@@ -226,16 +226,19 @@ export async function handleUnlearn(ctx: ServiceContext, deps: UnlearnDeps, job:
   const plans = (await ctx.store.plansOfJob(job.id)).filter((p) => planIds.includes(p.id));
   if (!plans.length || plans.every((p) => p.status === 'done')) return;
   const requestIds = [...new Set(plans.map((p) => p.request_id))];
+  // The path the run chose, once known: a last attempt that fails escalates past it.
+  const ran: { cand?: Candidate } = {};
   try {
-    await unlearnBatch(ctx, deps, job, jc, plans, requestIds);
+    await unlearnBatch(ctx, deps, job, jc, plans, requestIds, ran);
   } catch (e) {
     if (job.attempt < job.maxAttempts || jc.signal.aborted) throw e;
-    const cand = (JSON.parse(plans[0].alternatives) as Candidate[]).find((c) => c.method === plans[0].method)!;
+    const alts = JSON.parse(plans[0].alternatives) as Candidate[];
+    const cand = ran.cand ?? pathForBatch(plans.map((p) => p.method), alts.filter((c) => plans.some((p) => p.method === c.method)), alts);
     await escalate(ctx, jc, job, plans, requestIds, cand, [`failed ${job.attempt} times: ${(e as Error).message}`]);
   }
 }
 
-async function unlearnBatch(ctx: ServiceContext, deps: UnlearnDeps, job: Job, jc: JobContext, plans: PlanRow[], requestIds: string[]): Promise<void> {
+async function unlearnBatch(ctx: ServiceContext, deps: UnlearnDeps, job: Job, jc: JobContext, plans: PlanRow[], requestIds: string[], ran: { cand?: Candidate }): Promise<void> {
   const { modelId } = job.payload as { modelId: string };
   await moveRequests(ctx, requestIds, ['scheduled', 'verifying'], 'running', { job: job.id, attempt: job.attempt });
   deps.probe?.('running');
@@ -245,11 +248,12 @@ async function unlearnBatch(ctx: ServiceContext, deps: UnlearnDeps, job: Job, jc
   const forget = new Set<string>();
   for (const r of requests) for (const id of await forgetIdsOf(ctx, r, current)) forget.add(id);
   const forgetIds = [...forget].sort();
-  // The strongest requirement of the batch decides; the method is the plans' (escalated plans carry their new one).
-  const required = requests.map((r) => requiredGuarantee(ctx, r.purpose as Purpose, r.requested_guarantee)).sort((a, b) => rank(b) - rank(a))[0];
-  const alternatives = JSON.parse(plans[0].alternatives) as Candidate[];
+  // The batch's requirements combined (the strongest decides); the method is the plans' where it
+  // meets that (escalated plans carry their new one). Neither depends on the order of the plans.
+  const required = combineRequirements(requests.map((r) => requiredGuarantee(ctx, r.purpose as Purpose, r.requested_guarantee)));
   const fresh = await candidatesFor(ctx, current, forgetIds, required, ctx.store.db, excludedOf(plans));
-  const cand = fresh.find((c) => c.method === plans[0].method) ?? fresh.find((c) => c.chosen) ?? alternatives.find((c) => c.chosen)!;
+  const cand = pathForBatch(plans.map((p) => p.method), fresh, JSON.parse(plans[0].alternatives) as Candidate[]);
+  ran.cand = cand;
   if (!forgetIds.length) {
     // Nothing of these requests is left in the current version (an earlier batch removed it).
     await publish(ctx, jc, job, plans, current, null, { figures: { lineageExcludes: 0, note: 'the current version already excludes the data' } }, cand, 0, [], deps.probe);
@@ -318,7 +322,6 @@ async function ensureReference(ctx: ServiceContext, deps: UnlearnDeps, v: Versio
   return { figures, trainedNow: true };
 }
 
-const rank = (g: Guarantee) => ({ approximate: 0, certified: 1, exact: 2 })[g.kind];
 const excludedOf = (plans: PlanRow[]) => [...new Set(plans.flatMap((p) => (JSON.parse(p.alternatives) as Candidate[]).filter((c) => c.failed).map((c) => c.path)))];
 
 /** A failed verification: mark the path failed and re-plan the batch on the next stronger path. */
@@ -422,7 +425,7 @@ export async function deleteSupersededWeights(ctx: ServiceContext): Promise<stri
     await rm(v.dir, { recursive: true, force: true });
     await ctx.store.tx(async (t) => {
       await ctx.store.markWeightsDeleted(v.id, ctx.now(), t);
-      await ctx.ledger.append(t, { type: 'model.weights-deleted', data: { model: v.model_id, version: v.id, supersededBy: v.superseded_by, graceDays: days } });
+      await ctx.ledger.append(t, { type: 'model.weights-deleted', data: { model: v.model_id, version: v.id, supersededBy: v.superseded_by, graceDays: days } }, ctx.now());
     });
     done.push(v.id);
   }

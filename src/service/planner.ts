@@ -18,7 +18,8 @@
  *   over {@link REFERENCE_AMORTISE_OVER} verifications.
  * - `full-retrain`: T·(n−k)/n.
  * When earlier runs of the same path on the same model recorded actual times, their mean
- * replaces the formula (estimate vs actual is recorded on every plan).
+ * replaces the formula (estimate vs actual is recorded on every plan), unless the context asks
+ * for formula estimates only (`ServiceContext.estimates`).
  */
 import type { Executor, RequestRow, VersionRow } from '../store/store.js';
 import { newId } from '../store/store.js';
@@ -66,6 +67,43 @@ export function requiredGuarantee(ctx: ServiceContext, purpose: Purpose, request
   return { kind: 'certified', epsilon: 1, delta: 1e-5 };
 }
 
+/**
+ * The requirement a batch must meet: the strongest of its requests' requirements, combined so the
+ * result does not depend on their order. Exact over certified over approximate; certified
+ * requirements combine to the smallest ε and δ; approximate ones to every audit any of them names,
+ * each at its smallest margin (a correction's forget-accuracy audit and a bias request's MIA audit
+ * are both measured when the two share a batch).
+ */
+export function combineRequirements(required: Guarantee[]): Guarantee {
+  if (!required.length) throw new Error('combineRequirements: no requirement given');
+  if (required.some((g) => g.kind === 'exact')) return { kind: 'exact' };
+  const certified = required.filter((g): g is Extract<Guarantee, { kind: 'certified' }> => g.kind === 'certified');
+  if (certified.length) return { kind: 'certified', epsilon: Math.min(...certified.map((g) => g.epsilon)), delta: Math.min(...certified.map((g) => g.delta)) };
+  const audits: Partial<Record<AuditName, number>> = {};
+  for (const g of required as Extract<Guarantee, { kind: 'approximate' }>[]) {
+    for (const [name, m] of Object.entries(g.audits) as [AuditName, number][]) audits[name] = Math.min(audits[name] ?? Infinity, m);
+  }
+  return { kind: 'approximate', audits: Object.fromEntries(Object.keys(audits).sort().map((k) => [k, audits[k as AuditName]])) };
+}
+
+/**
+ * The path a batch runs, independent of the order of its plans: among the fresh candidates (for
+ * the batch's combined requirement, failed paths excluded) those that meet it, preferring the
+ * chosen one when a plan carries its method (escalated plans carry their new method), else one a
+ * plan carries (strongest guarantee, then cheapest); else the fresh choice; else `fallback`'s
+ * choice. Never a path that does not meet the requirement while one that does is on offer.
+ */
+export function pathForBatch(planMethods: string[], fresh: Candidate[], fallback: Candidate[]): Candidate {
+  const methods = new Set(planMethods);
+  const meeting = fresh.filter((c) => c.meets && !c.failed);
+  const chosen = fresh.find((c) => c.chosen);
+  if (chosen && methods.has(chosen.method)) return chosen;
+  const carried = nextCandidate(meeting.filter((c) => methods.has(c.method)));
+  const cand = carried ?? chosen ?? fallback.find((c) => c.chosen);
+  if (!cand) throw new Error('pathForBatch: no candidate path for the batch');
+  return cand;
+}
+
 const meanOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** The root of a version's chain (following registered parents), and its training wall seconds. */
@@ -79,8 +117,9 @@ export async function rootOf(ctx: ServiceContext, v: VersionRow, ex: Executor): 
   return { root: cur, seconds: Math.max(cur.wall_seconds || v.wall_seconds, 1e-3) };
 }
 
-/** Mean recorded actual seconds of earlier runs of `method` on `modelId`, if any. */
+/** Mean recorded actual seconds of earlier runs of `method` on `modelId`, if any (none when the context asks for formula estimates). */
 async function priorActual(ctx: ServiceContext, modelId: string, method: string, ex: Executor): Promise<number | undefined> {
+  if (ctx.estimates === 'formula') return undefined;
   const rows = await ex.selectFrom('plans').select('actual_seconds').where('model_id', '=', modelId).where('method', '=', method).where('actual_seconds', 'is not', null).execute();
   const xs = rows.map((r) => r.actual_seconds!).filter((x) => x > 0);
   return xs.length ? meanOf(xs) : undefined;
@@ -129,7 +168,8 @@ export async function candidatesFor(ctx: ServiceContext, v: VersionRow, forgetId
       const h = holdoutSize(root.num_examples);
       const ref = readReference(ctx.dataRoot, v.model_id, root.id);
       const uses = ref ? await referenceUses(ctx, v.model_id, ex) : 0;
-      const refSeconds = ref?.seconds ?? (T * (root.num_examples - h)) / Math.max(1, root.num_examples);
+      const formulaRef = (T * (root.num_examples - h)) / Math.max(1, root.num_examples);
+      const refSeconds = ctx.estimates === 'formula' ? formulaRef : (ref?.seconds ?? formulaRef);
       const over = Math.max(REFERENCE_AMORTISE_OVER, uses + 1);
       const verification = { reference: 'calibration' as const, root: root.id, holdoutN: h, seed: referenceSeed(root.id), trained: ref !== undefined, referenceSeconds: refSeconds, amortisedOver: over, shareSeconds: refSeconds / over };
       out.push({
@@ -174,7 +214,7 @@ export function nextCandidate(alts: Candidate[]): Candidate | undefined {
 export async function planRequest(ctx: ServiceContext, r: RequestRow, ex: Executor): Promise<{ required: Guarantee; plans: ModelPlan[]; checked: { models: number; lineage: { model: string; version: string; trainIdsSha256: string }[] } }> {
   const required = requiredGuarantee(ctx, r.purpose as Purpose, r.requested_guarantee);
   const onlyModels = r.models ? new Set(JSON.parse(r.models) as string[]) : undefined;
-  const all = await ex.selectFrom('model_versions').selectAll().where('superseded_by', 'is', null).execute();
+  const all = await ex.selectFrom('model_versions').selectAll().where('superseded_by', 'is', null).orderBy('created_at').orderBy('id').execute();
   const exampleIds = r.example_ids ? new Set(JSON.parse(r.example_ids) as string[]) : undefined;
   const direct = new Set<string>();
   if (r.subject) for (const v of await ctx.store.versionsWithSubject(r.subject, ex)) direct.add(v.id);
