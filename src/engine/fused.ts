@@ -1,0 +1,205 @@
+/**
+ * Fused dense and conv layers while gradients are recorded.
+ *
+ * tfjs-layers' Dense and Conv2D call `tf.fused.matMul` / `tf.fused.conv2d` with their bias and
+ * activation, but tfjs-core 4.22 fuses only `linear` while a gradient tape is open: a relu layer
+ * in training runs as MatMul (or Conv2D) → Add(bias) → Relu forward and Step → Multiply → Sum →
+ * Reshape backward, each an engine dispatch with tape bookkeeping. {@link installTrainingFusion}
+ * wraps those two entry points: with a tape open and activation `relu` (or `linear` with a bias
+ * on conv), the layer runs as one `_FusedMatMul` / `FusedConv2D` kernel (bias and relu in its
+ * tail, the OpenBLAS kernels of ./kernels/native_blas.ts when loaded) with its own gradient,
+ * whose backward pass is one {@link RELU_BIAS_GRAD_KERNEL} kernel (relu mask and bias sum in one
+ * pass) plus the two products (or conv backprops). Everything else (other activations, PReLU,
+ * batched or non-float32 operands, no tape) goes to tfjs-core's functions unchanged.
+ *
+ * Results: the forward values are the fused kernel's, as in inference; gradients equal the
+ * unfused ones up to float32 summation order (≤ 1e-4, tested against the cpu backend), and repeat
+ * their bytes run to run on a given backend.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendWasm, TensorInfo, WasmKernelArgs } from './kernels/wasm_util.js';
+
+/** Name of the wasm kernel: (dy, y) → [dy·(y > 0), Σ_rows of it] (relu) or [dy, Σ_rows dy] (linear). */
+export const RELU_BIAS_GRAD_KERNEL = 'UnlearnReluBiasGrad';
+
+let enabled = true;
+let installed: { matMul: FusedMatMulFn; conv2d: FusedConv2dFn } | undefined;
+
+type FusedMatMulArgs = Parameters<typeof tf.fused.matMul>[0];
+type FusedMatMulFn = typeof tf.fused.matMul;
+type FusedConv2dArgs = Parameters<typeof tf.fused.conv2d>[0];
+type FusedConv2dFn = typeof tf.fused.conv2d;
+
+/**
+ * Switches the training fusion on or off at run time (it stays installed; off, every call goes
+ * to tfjs-core's function). Used by tests and the profile to run both paths in one process.
+ */
+export function setTrainingFusionEnabled(on: boolean): void {
+  enabled = on;
+}
+
+/** True when the fusion is installed and switched on. */
+export function trainingFusionActive(): boolean {
+  return enabled && installed !== undefined;
+}
+
+/**
+ * inputs dy, y: float32 of one shape [..., C] (y the layer's relu output; `activation` attr
+ * `relu` or `linear`) → [dyAct, db]: dyAct = dy where y > 0 else 0 (linear: dy), db[C] its sum
+ * over all leading rows, in row order. A JS loop over the wasm heap (no native code needed).
+ */
+function reluBiasGrad(args: WasmKernelArgs): TensorInfo[] {
+  const { backend } = args;
+  const { dy, y } = args.inputs as Record<string, TensorInfo>;
+  const relu = (args.attrs as { activation?: string } | undefined)?.activation === 'relu';
+  const cols = dy.shape[dy.shape.length - 1];
+  const n = tf.util.sizeFromShape(dy.shape);
+  const dyAct = backend.makeOutput(dy.shape, 'float32');
+  const db = backend.makeOutput([cols], 'float32');
+  // views taken after both allocations (an allocation may grow the heap)
+  const dv = (backend as BackendWasm).typedArrayFromHeap(dy) as Float32Array;
+  const yv = (backend as BackendWasm).typedArrayFromHeap(y) as Float32Array;
+  const av = (backend as BackendWasm).typedArrayFromHeap(dyAct) as Float32Array;
+  const bv = (backend as BackendWasm).typedArrayFromHeap(db) as Float32Array;
+  bv.fill(0);
+  if (relu) {
+    for (let i = 0; i < n; i += cols) {
+      for (let j = 0; j < cols; j++) {
+        const g = yv[i + j] > 0 ? dv[i + j] : 0;
+        av[i + j] = g;
+        bv[j] += g;
+      }
+    }
+  } else {
+    av.set(dv);
+    for (let i = 0; i < n; i += cols) for (let j = 0; j < cols; j++) bv[j] += dv[i + j];
+  }
+  return [dyAct, db];
+}
+
+function registerGradKernel(): void {
+  if (!tf.getKernel(RELU_BIAS_GRAD_KERNEL, 'wasm')) {
+    tf.registerKernel({ kernelName: RELU_BIAS_GRAD_KERNEL, backendName: 'wasm', kernelFunc: reluBiasGrad as unknown as tf.KernelFunc });
+  }
+}
+
+/**
+ * dyAct = dy masked by y > 0 (relu) or dy (linear), and, when `bias` is given, its sum reduced to
+ * bias's shape. One kernel on wasm for a [C] bias over a float32 [..., C] output; tfjs ops elsewhere.
+ */
+function activationBiasGrad(dy: tf.Tensor, y: tf.Tensor, activation: 'relu' | 'linear', bias?: tf.Tensor): [tf.Tensor, tf.Tensor | undefined] {
+  const cols = y.shape[y.shape.length - 1];
+  if (tf.getBackend() === 'wasm' && bias && bias.rank === 1 && bias.shape[0] === cols && dy.dtype === 'float32' && y.dtype === 'float32') {
+    const [dyAct, db] = tf.engine().runKernel(RELU_BIAS_GRAD_KERNEL, { dy, y }, { activation }) as tf.Tensor[];
+    return [dyAct, db];
+  }
+  const dyAct = activation === 'relu' ? tf.mul(dy, tf.step(y)) : dy;
+  if (!bias) return [dyAct, undefined];
+  const axes = tf.backend_util.getReductionAxes(bias.shape, dyAct.shape);
+  const db = axes.length ? tf.reshape(tf.sum(dyAct, axes), bias.shape) : dyAct;
+  return [dyAct, db];
+}
+
+/** The engine's internal entry for an op with its own gradient (tf.customGrad builds on it). */
+interface EngineInternals {
+  state: { gradientDepth: number };
+  runKernelFunc(params: {
+    forwardFunc: (backend: unknown, save: tf.GradSaveFunc) => tf.Tensor;
+    backwardsFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => Record<string, () => tf.Tensor>;
+    inputs: Record<string, tf.Tensor>;
+  }): tf.Tensor;
+}
+
+/**
+ * Runs `forward` as one taped op over `inputs` whose gradient is `backward`. Unlike tf.customGrad,
+ * the per-input gradients are thunks, so the tape computes only those it needs (a first layer's
+ * input gradient — a full product — is skipped). `backward`'s shared part (dyAct, db) runs once.
+ */
+function taped(inputs: tf.Tensor[], forward: (save: tf.GradSaveFunc) => tf.Tensor, backward: (dy: tf.Tensor, saved: tf.Tensor[]) => (() => tf.Tensor)[]): tf.Tensor {
+  const inputMap: Record<string, tf.Tensor> = {};
+  inputs.forEach((t, i) => (inputMap[i] = t));
+  return (tf.engine() as unknown as EngineInternals).runKernelFunc({
+    forwardFunc: (_backend, save) => forward(save),
+    backwardsFunc: (dy, saved) => {
+      const thunks = backward(dy, saved);
+      const map: Record<string, () => tf.Tensor> = {};
+      thunks.forEach((f, i) => (map[i] = f));
+      return map;
+    },
+    inputs: inputMap,
+  });
+}
+
+const taping = () => (tf.engine() as unknown as EngineInternals).state.gradientDepth > 0;
+const isF32 = (...ts: (tf.Tensor | undefined | null)[]) => ts.every((t) => !t || t.dtype === 'float32');
+
+/** tf.fused.matMul, fused with a tape open for 2-D float32 operands and relu (see the module comment). */
+function fusedMatMul(original: FusedMatMulFn): FusedMatMulFn {
+  return (args: FusedMatMulArgs) => {
+    const { a, b, transposeA = false, transposeB = false, bias, activation = 'linear', preluActivationWeights } = args;
+    if (!enabled || !taping() || activation !== 'relu' || preluActivationWeights != null) return original(args);
+    if (!(a instanceof tf.Tensor) || !(b instanceof tf.Tensor) || (bias != null && !(bias instanceof tf.Tensor))) return original(args);
+    const biasT = bias as tf.Tensor | undefined | null;
+    if (a.rank !== 2 || b.rank !== 2 || !isF32(a, b, biasT)) return original(args);
+    const N = transposeB ? b.shape[0] : b.shape[1];
+    if (biasT && !(biasT.rank === 1 && biasT.shape[0] === N)) return original(args);
+    const attrs = { transposeA, transposeB, activation: 'relu', leakyreluAlpha: 0.2 };
+    const inputs = biasT ? [a, b, biasT] : [a, b];
+    return taped(inputs, (save) => {
+      const y = tf.engine().runKernel('_FusedMatMul', biasT ? { a, b, bias: biasT } : { a, b }, attrs) as tf.Tensor;
+      save([a, b, y, ...(biasT ? [biasT] : [])]);
+      return y;
+    }, (dy, [x, w, y, bi]) => {
+      const [g, db] = activationBiasGrad(dy, y, 'relu', bi);
+      const grads: (() => tf.Tensor)[] = !transposeA && !transposeB ? [() => tf.matMul(g, w, false, true), () => tf.matMul(x, g, true, false)]
+        : !transposeA ? [() => tf.matMul(g, w, false, false), () => tf.matMul(g, x, true, false)]
+        : !transposeB ? [() => tf.matMul(w, g, false, true), () => tf.matMul(x, g, false, false)]
+        : [() => tf.matMul(w, g, true, true), () => tf.matMul(g, x, true, true)];
+      return bi ? [...grads, () => db!] : grads;
+    });
+  };
+}
+
+/**
+ * tf.fused.conv2d, fused with a tape open for float32 NHWC 4-D input, dilation 1, a [C] bias and
+ * relu or linear activation (see the module comment).
+ */
+function fusedConv2d(original: FusedConv2dFn): FusedConv2dFn {
+  return (args: FusedConv2dArgs) => {
+    const { x, filter, strides, pad, dataFormat = 'NHWC', dilations = [1, 1], dimRoundingMode, bias, activation = 'linear', preluActivationWeights } = args;
+    if (!enabled || !taping() || (activation !== 'relu' && activation !== 'linear') || preluActivationWeights != null || bias == null) return original(args);
+    if (!(x instanceof tf.Tensor) || !(filter instanceof tf.Tensor) || !(bias instanceof tf.Tensor)) return original(args);
+    if (x.rank !== 4 || filter.rank !== 4 || dataFormat !== 'NHWC' || !isF32(x, filter, bias)) return original(args);
+    if (!tf.backend_util.tupleValuesAreOne(dilations) || typeof pad !== 'string') return original(args);
+    if (!(bias.rank === 1 && bias.shape[0] === filter.shape[3]) || x.shape[3] !== filter.shape[2]) return original(args);
+    const act = activation as 'relu' | 'linear';
+    const attrs = { strides, pad, dataFormat, dilations, dimRoundingMode, activation: act, leakyreluAlpha: 0.2 };
+    return taped([x, filter, bias], (save) => {
+      const y = tf.engine().runKernel('FusedConv2D', { x, filter, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+      save([x, filter, y, bias]);
+      return y;
+    }, (dy, [xs, ws, ys, bs]) => {
+      const [g, db] = activationBiasGrad(dy, ys, act, bs);
+      const common = { strides, pad, dataFormat, dimRoundingMode };
+      return [
+        () => tf.engine().runKernel('Conv2DBackpropInput', { dy: g, filter: ws }, { ...common, inputShape: xs.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,
+        () => tf.engine().runKernel('Conv2DBackpropFilter', { x: xs, dy: g }, { ...common, filterShape: ws.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,
+        () => db!,
+      ];
+    });
+  };
+}
+
+/**
+ * Installs the fusion over `tf.fused.matMul` and `tf.fused.conv2d` (the functions tfjs-layers'
+ * Dense and Conv2D call) and registers {@link RELU_BIAS_GRAD_KERNEL} on wasm. Idempotent; called
+ * by initEngine, so every model the product trains or evaluates goes through it.
+ */
+export function installTrainingFusion(): void {
+  registerGradKernel();
+  if (installed) return;
+  const fused = tf.fused as { matMul: FusedMatMulFn; conv2d: FusedConv2dFn };
+  installed = { matMul: fused.matMul, conv2d: fused.conv2d };
+  fused.matMul = fusedMatMul(installed.matMul);
+  fused.conv2d = fusedConv2d(installed.conv2d);
+}
