@@ -51,7 +51,7 @@ function denseInputs(rng: Rng, c: (typeof matCases)[number], withBias: boolean):
 
 /** The kernels one gradient of `f` runs. */
 function kernelsOf(f: Loss, inputs: HostTensor[]): Promise<string[]> {
-  return tf.profile(() => hostGrads(f, inputs, inputs.map((_, i) => i))).then((p) => p.kernelNames);
+  return tf.profile(() => hostGrads(f, inputs, inputs.map((_, i) => i))).then((p) => p.kernels.map((k) => k.name));
 }
 
 for (const backend of ['cpu', 'wasm', 'wasm-openblas'] as const) {

@@ -17,6 +17,7 @@
  * their bytes run to run on a given backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { nativeKernelsActive } from './kernels/native_blas.js';
 import type { BackendWasm, TensorInfo, WasmKernelArgs } from './kernels/wasm_util.js';
 
 /** Name of the wasm kernel: (dy, y) → [dy·(y > 0), Σ_rows of it] (relu) or [dy, Σ_rows dy] (linear). */
@@ -133,6 +134,18 @@ function taped(inputs: tf.Tensor[], forward: (save: tf.GradSaveFunc) => tf.Tenso
 const taping = () => (tf.engine() as unknown as EngineInternals).state.gradientDepth > 0;
 const isF32 = (...ts: (tf.Tensor | undefined | null)[]) => ts.every((t) => !t || t.dtype === 'float32');
 
+/**
+ * The _FusedMatMul kernel on 2-D a, b → 2-D result. The OpenBLAS kernel takes 2-D operands; the
+ * stock wasm and other backends' kernels expect rank 3 (as tfjs-core passes them), so there the
+ * operands are viewed as one-matrix batches.
+ */
+function matMulKernel(a: tf.Tensor, b: tf.Tensor, bias: tf.Tensor | null | undefined, attrs: tf.NamedAttrMap): tf.Tensor {
+  const run = (x: tf.Tensor, w: tf.Tensor) => tf.engine().runKernel('_FusedMatMul', bias ? { a: x, b: w, bias } : { a: x, b: w }, attrs) as tf.Tensor;
+  if (tf.getBackend() === 'wasm' && nativeKernelsActive()) return run(a, b);
+  const y = run(tf.reshape(a, [1, ...a.shape]), tf.reshape(b, [1, ...b.shape]));
+  return tf.reshape(y, y.shape.slice(1));
+}
+
 /** tf.fused.matMul, fused with a tape open for 2-D float32 operands and relu (see the module comment). */
 function fusedMatMul(original: FusedMatMulFn): FusedMatMulFn {
   return (args: FusedMatMulArgs) => {
@@ -146,7 +159,7 @@ function fusedMatMul(original: FusedMatMulFn): FusedMatMulFn {
     const attrs = { transposeA, transposeB, activation: 'relu', leakyreluAlpha: 0.2 };
     const inputs = biasT ? [a, b, biasT] : [a, b];
     return taped(inputs, (save) => {
-      const y = tf.engine().runKernel('_FusedMatMul', biasT ? { a, b, bias: biasT } : { a, b }, attrs) as tf.Tensor;
+      const y = matMulKernel(a, b, biasT, attrs);
       save([a, b, y, ...(biasT ? [biasT] : [])]);
       return y;
     }, (dy, [x, w, y, bi]) => {
