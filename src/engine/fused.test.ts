@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { hostGrads, initEngine, maxAbsDiff, randomHost, Rng, tf, type HostTensor } from './kernels/test_util.js';
 import { setNativeKernelsEnabled } from './kernels/native_blas.js';
-import { loadNative } from './native.js';
+import { loadNative, nativeStatus } from './native.js';
 import { setTrainingFusionEnabled, trainingFusionActive } from './fused.js';
 
 type Loss = (...xs: tf.Tensor[]) => tf.Scalar;
@@ -59,7 +59,7 @@ for (const backend of ['cpu', 'wasm', 'wasm-openblas'] as const) {
     await initEngine(backend === 'cpu' ? 'cpu' : 'wasm');
     setNativeKernelsEnabled(backend === 'wasm-openblas');
   };
-  const skip = backend === 'wasm-openblas' && !loadNative() ? 'native addon not built' : false;
+  const skip = backend === 'wasm-openblas' && !loadNative() ? `native path off: ${nativeStatus()}` : false;
 
   test(`${backend}: fused relu matMul (transposes, with and without bias) matches the unfused op, forward and backward`, { skip }, async () => {
     await setup();

@@ -8,8 +8,8 @@
  * wraps those two entry points: with a tape open and activation `relu` (or `linear` with a bias
  * on conv), the layer runs as one `_FusedMatMul` / `FusedConv2D` kernel (bias and relu in its
  * tail, the OpenBLAS kernels of ./kernels/native_blas.ts when loaded) with its own gradient,
- * whose backward pass is one {@link RELU_BIAS_GRAD_KERNEL} kernel (relu mask and bias sum in one
- * pass) plus the two products (or conv backprops). Everything else (other activations, PReLU,
+ * whose backward pass is the relu mask (Step · dy), one Sum for the bias, and the two products
+ * (or conv backprops), each computed only when the tape needs it. Everything else (other activations, PReLU,
  * batched or non-float32 operands, no tape) goes to tfjs-core's functions unchanged.
  *
  * Results: the forward values are the fused kernel's, as in inference; gradients equal the
@@ -18,10 +18,6 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { nativeKernelsActive } from './kernels/native_blas.js';
-import type { BackendWasm, TensorInfo, WasmKernelArgs } from './kernels/wasm_util.js';
-
-/** Name of the wasm kernel: (dy, y) → [dy·(y > 0), Σ_rows of it] (relu) or [dy, Σ_rows dy] (linear). */
-export const RELU_BIAS_GRAD_KERNEL = 'UnlearnReluBiasGrad';
 
 let enabled = true;
 let installed: { matMul: FusedMatMulFn; conv2d: FusedConv2dFn } | undefined;
@@ -45,60 +41,16 @@ export function trainingFusionActive(): boolean {
 }
 
 /**
- * inputs dy, y: float32 of one shape [..., C] (y the layer's relu output; `activation` attr
- * `relu` or `linear`) → [dyAct, db]: dyAct = dy where y > 0 else 0 (linear: dy), db[C] its sum
- * over all leading rows, in row order. A JS loop over the wasm heap (no native code needed).
- */
-function reluBiasGrad(args: WasmKernelArgs): TensorInfo[] {
-  const { backend } = args;
-  const { dy, y } = args.inputs as Record<string, TensorInfo>;
-  const relu = (args.attrs as { activation?: string } | undefined)?.activation === 'relu';
-  const cols = dy.shape[dy.shape.length - 1];
-  const n = tf.util.sizeFromShape(dy.shape);
-  const dyAct = backend.makeOutput(dy.shape, 'float32');
-  const db = backend.makeOutput([cols], 'float32');
-  // views taken after both allocations (an allocation may grow the heap)
-  const dv = (backend as BackendWasm).typedArrayFromHeap(dy) as Float32Array;
-  const yv = (backend as BackendWasm).typedArrayFromHeap(y) as Float32Array;
-  const av = (backend as BackendWasm).typedArrayFromHeap(dyAct) as Float32Array;
-  const bv = (backend as BackendWasm).typedArrayFromHeap(db) as Float32Array;
-  bv.fill(0);
-  if (relu) {
-    for (let i = 0; i < n; i += cols) {
-      for (let j = 0; j < cols; j++) {
-        const g = yv[i + j] > 0 ? dv[i + j] : 0;
-        av[i + j] = g;
-        bv[j] += g;
-      }
-    }
-  } else {
-    av.set(dv);
-    for (let i = 0; i < n; i += cols) for (let j = 0; j < cols; j++) bv[j] += dv[i + j];
-  }
-  return [dyAct, db];
-}
-
-function registerGradKernel(): void {
-  if (!tf.getKernel(RELU_BIAS_GRAD_KERNEL, 'wasm')) {
-    tf.registerKernel({ kernelName: RELU_BIAS_GRAD_KERNEL, backendName: 'wasm', kernelFunc: reluBiasGrad as unknown as tf.KernelFunc });
-  }
-}
-
-/**
- * dyAct = dy masked by y > 0 (relu) or dy (linear), and, when `bias` is given, its sum reduced to
- * bias's shape. One kernel on wasm for a [C] bias over a float32 [..., C] output; tfjs ops elsewhere.
+ * dyAct = dy masked by y > 0 (relu) or dy (linear), and, when `bias` is given, its sum over the
+ * leading axes reduced to bias's shape (the wasm/OpenBLAS Sum kernel for a [C] bias: one pass).
  */
 function activationBiasGrad(dy: tf.Tensor, y: tf.Tensor, activation: 'relu' | 'linear', bias?: tf.Tensor): [tf.Tensor, tf.Tensor | undefined] {
-  const cols = y.shape[y.shape.length - 1];
-  if (tf.getBackend() === 'wasm' && bias && bias.rank === 1 && bias.shape[0] === cols && dy.dtype === 'float32' && y.dtype === 'float32') {
-    const [dyAct, db] = tf.engine().runKernel(RELU_BIAS_GRAD_KERNEL, { dy, y }, { activation }) as tf.Tensor[];
-    return [dyAct, db];
-  }
   const dyAct = activation === 'relu' ? tf.mul(dy, tf.step(y)) : dy;
   if (!bias) return [dyAct, undefined];
   const axes = tf.backend_util.getReductionAxes(bias.shape, dyAct.shape);
-  const db = axes.length ? tf.reshape(tf.sum(dyAct, axes), bias.shape) : dyAct;
-  return [dyAct, db];
+  if (!axes.length) return [dyAct, dyAct];
+  const db = tf.sum(dyAct, axes);
+  return [dyAct, db.rank === bias.rank ? db : tf.reshape(db, bias.shape)];
 }
 
 /** The engine's internal entry for an op with its own gradient (tf.customGrad builds on it). */
@@ -205,11 +157,10 @@ function fusedConv2d(original: FusedConv2dFn): FusedConv2dFn {
 
 /**
  * Installs the fusion over `tf.fused.matMul` and `tf.fused.conv2d` (the functions tfjs-layers'
- * Dense and Conv2D call) and registers {@link RELU_BIAS_GRAD_KERNEL} on wasm. Idempotent; called
+ * Dense and Conv2D call). Idempotent; called
  * by initEngine, so every model the product trains or evaluates goes through it.
  */
 export function installTrainingFusion(): void {
-  registerGradKernel();
   if (installed) return;
   const fused = tf.fused as { matMul: FusedMatMulFn; conv2d: FusedConv2dFn };
   installed = { matMul: fused.matMul, conv2d: fused.conv2d };
