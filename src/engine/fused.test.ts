@@ -81,7 +81,7 @@ for (const backend of ['cpu', 'wasm', 'wasm-openblas'] as const) {
       { x: [2, 8, 8, 2], w: [3, 3, 2, 5], strides: 2, pad: 'same' as const, act: 'relu' as const },
       { x: [1, 6, 6, 3], w: [2, 2, 3, 4], strides: 1, pad: 'same' as const, act: 'linear' as const },
     ]) {
-      const outShape = tf.tidy(() => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.w) as tf.Tensor4D, c.strides, c.pad).shape);
+      const outShape = tf.tidy(() => tf.conv2d(tf.zeros(c.x as [number, number, number, number]) as tf.Tensor4D, tf.zeros(c.w as [number, number, number, number]) as tf.Tensor4D, c.strides, c.pad).shape);
       const inputs = [randomHost(rng, c.x), randomHost(rng, c.w), randomHost(rng, outShape), randomHost(rng, [c.w[3]])];
       const f: Loss = (x, w, r, bias) =>
         tf.sum(tf.mul(tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: c.strides, pad: c.pad, bias, activation: c.act }), r));
@@ -116,7 +116,7 @@ for (const backend of ['cpu', 'wasm', 'wasm-openblas'] as const) {
       const opt = tf.train.sgd(0.1);
       const xt = tf.tensor(x.values, x.shape);
       const yt = tf.tensor(y.values, y.shape);
-      const step = () => tf.dispose(opt.minimize(() => tf.losses.softmaxCrossEntropy(yt, model.apply(xt, { training: true }) as tf.Tensor), true));
+      const step = () => tf.dispose(opt.minimize(() => tf.losses.softmaxCrossEntropy(yt, model.apply(xt, { training: true }) as tf.Tensor), true) ?? []);
       step();
       const before = tf.memory().numTensors;
       step();

@@ -130,7 +130,7 @@ function fusedMatMul(original: FusedMatMulFn): FusedMatMulFn {
  * relu or linear activation (see the module comment).
  */
 function fusedConv2d(original: FusedConv2dFn): FusedConv2dFn {
-  return (args: FusedConv2dArgs) => {
+  return ((args: FusedConv2dArgs) => {
     const { x, filter, strides, pad, dataFormat = 'NHWC', dilations = [1, 1], dimRoundingMode, bias, activation = 'linear', preluActivationWeights } = args;
     if (!enabled || !taping() || (activation !== 'relu' && activation !== 'linear') || preluActivationWeights != null || bias == null) return original(args);
     if (!(x instanceof tf.Tensor) || !(filter instanceof tf.Tensor) || !(bias instanceof tf.Tensor)) return original(args);
@@ -152,7 +152,7 @@ function fusedConv2d(original: FusedConv2dFn): FusedConv2dFn {
         () => db!,
       ];
     });
-  };
+  }) as FusedConv2dFn;
 }
 
 /**
