@@ -4,7 +4,9 @@
  * choose the wasm kernel path). Every registered wasm kernel is wrapped with a timer; the step's
  * wall time minus the kernels' sum is the engine's own dispatch (tape, tidy, tensor bookkeeping,
  * gradient functions in JS). Each model is measured with the training fusion of
- * src/engine/fused.ts off and on, in alternating blocks of steps, and both tables are printed.
+ * src/engine/fused.ts off and on, in alternating blocks of steps, and both tables are printed,
+ * with wall and process CPU time per step (on a loaded machine, with one OpenBLAS thread, CPU
+ * time is the steadier of the two).
  *
  *   npx tsx bench/engine_profile.ts [steps]     # prints a Markdown table per model
  */
@@ -76,7 +78,7 @@ function cnn(): tfl.Sequential {
 }
 
 /** Per-kernel [calls, ms] and wall ms of the steps run with the fusion on or off. */
-type Tally = { acc: Map<string, [number, number]>; wall: number; steps: number };
+type Tally = { acc: Map<string, [number, number]>; wall: number; cpu: number; steps: number };
 
 function table(name: string, features: number, label: string, t: Tally): void {
   const wall = t.wall / t.steps;
@@ -103,7 +105,7 @@ function profile(name: string, model: tfl.Sequential, inShape: number[], steps: 
     cost?.dataSync();
     cost?.dispose();
   };
-  const tallies = new Map<boolean, Tally>([false, true].map((f) => [f, { acc: new Map(), wall: 0, steps: 0 }]));
+  const tallies = new Map<boolean, Tally>([false, true].map((f) => [f, { acc: new Map(), wall: 0, cpu: 0, steps: 0 }]));
   for (const fuse of [false, true]) {
     setTrainingFusionEnabled(fuse);
     for (let i = 0; i < 10; i++) step();
@@ -116,8 +118,11 @@ function profile(name: string, model: tfl.Sequential, inShape: number[], steps: 
       acc = t.acc;
       on = true;
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       for (let i = 0; i < block; i++) step();
+      const c = process.cpuUsage(c0);
       t.wall += performance.now() - t0;
+      t.cpu += (c.user + c.system) / 1000;
       t.steps += block;
       on = false;
     }
@@ -127,7 +132,8 @@ function profile(name: string, model: tfl.Sequential, inShape: number[], steps: 
   const fused = tallies.get(true)!;
   table(name, features, 'unfused', off);
   table(name, features, 'fused', fused);
-  console.log(`\n${name}: ${(off.wall / off.steps).toFixed(3)} ms/step unfused → ${(fused.wall / fused.steps).toFixed(3)} ms/step fused`);
+  const ms = (t: Tally) => `${(t.wall / t.steps).toFixed(3)} ms/step (process CPU ${(t.cpu / t.steps).toFixed(3)} ms/step)`;
+  console.log(`\n${name}: unfused ${ms(off)} → fused ${ms(fused)}`);
   tf.dispose([x, y]);
   opt.dispose();
   model.dispose();
