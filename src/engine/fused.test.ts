@@ -109,7 +109,7 @@ for (const backend of ['cpu', 'wasm', 'wasm-openblas'] as const) {
     const rng = new Rng(19);
     const x = randomHost(rng, [16, 12]);
     const y = randomHost(rng, [16, 3]);
-    const train = (): Float32Array => {
+    const train = async (): Promise<Float32Array> => {
       const model = tfl.sequential();
       model.add(tfl.layers.dense({ inputShape: [12], units: 8, activation: 'relu', kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }));
       model.add(tfl.layers.dense({ units: 3, kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }));
@@ -118,6 +118,9 @@ for (const backend of ['cpu', 'wasm', 'wasm-openblas'] as const) {
       const yt = tf.tensor(y.values, y.shape);
       const step = () => tf.dispose(opt.minimize(() => tf.losses.softmaxCrossEntropy(yt, model.apply(xt, { training: true }) as tf.Tensor), true) ?? []);
       step();
+      // the layer itself takes the fused path (tfjs-layers calls tf.fused.matMul)
+      const names = (await tf.profile(() => step())).kernels.map((k) => k.name);
+      assert.equal(!names.includes('Relu'), trainingFusionActive(), names.join(','));
       const before = tf.memory().numTensors;
       step();
       step();
@@ -128,11 +131,11 @@ for (const backend of ['cpu', 'wasm', 'wasm-openblas'] as const) {
       model.dispose();
       return w;
     };
-    const a = train();
-    const b = train();
+    const a = await train();
+    const b = await train();
     assert.deepEqual(a, b, 'two fused runs differ');
     setTrainingFusionEnabled(false);
-    const c = train();
+    const c = await train();
     setTrainingFusionEnabled(true);
     assert.ok(maxAbsDiff(a, c) <= 1e-4, `fused vs unfused weights: ${maxAbsDiff(a, c)}`);
   });
