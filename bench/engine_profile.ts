@@ -3,19 +3,23 @@
  * (batch 128, SGD, random data) on the current backend (UNLEARN_NATIVE / UNLEARN_NATIVE_THREADS
  * choose the wasm kernel path). Every registered wasm kernel is wrapped with a timer; the step's
  * wall time minus the kernels' sum is the engine's own dispatch (tape, tidy, tensor bookkeeping,
- * gradient functions in JS).
+ * gradient functions in JS). Each model is measured with the training fusion of
+ * src/engine/fused.ts off and on, in alternating blocks of steps, and both tables are printed,
+ * with wall and process CPU time per step (on a loaded machine, with one OpenBLAS thread, CPU
+ * time is the steadier of the two).
  *
  *   npx tsx bench/engine_profile.ts [steps]     # prints a Markdown table per model
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { backendDescription, initEngine } from '../src/engine/backend.js';
+import { setTrainingFusionEnabled } from '../src/engine/fused.js';
 
 const STEPS = Number(process.argv[2] ?? 200);
 const BATCH = 128;
 
 /** kernel name → [calls, ms] accumulated while `on`. */
-const acc = new Map<string, [number, number]>();
+let acc = new Map<string, [number, number]>();
 let on = false;
 let depth = 0;
 /** PROFILE_DETAIL=1: one row per kernel and input shapes (and transposes). */
@@ -73,6 +77,24 @@ function cnn(): tfl.Sequential {
   return m;
 }
 
+/** Per-kernel [calls, ms] and wall ms of the steps run with the fusion on or off. */
+type Tally = { acc: Map<string, [number, number]>; wall: number; cpu: number; steps: number };
+
+function table(name: string, features: number, label: string, t: Tally): void {
+  const wall = t.wall / t.steps;
+  const rows = [...t.acc.entries()].map(([k, [n, ms]]) => ({ k, calls: n / t.steps, ms: ms / t.steps })).sort((a, b) => b.ms - a.ms);
+  const kern = rows.reduce((s, r) => s + r.ms, 0);
+  console.log(`\n### ${name}, ${label} (${features} features, batch ${BATCH}, ${backendDescription()})\n`);
+  console.log(`step ${(wall * 1000).toFixed(0)} µs = ${((BATCH / wall) * 1000).toFixed(0)} examples/s; kernels ${(kern * 1000).toFixed(0)} µs (${((100 * kern) / wall).toFixed(0)} %), dispatch and JS ${((wall - kern) * 1000).toFixed(0)} µs (${((100 * (wall - kern)) / wall).toFixed(0)} %), ${rows.reduce((s, r) => s + r.calls, 0)} kernel calls\n`);
+  console.log('| kernel | calls/step | µs/step | % of step |');
+  console.log('|---|--:|--:|--:|');
+  for (const r of rows) console.log(`| ${r.k} | ${r.calls} | ${(r.ms * 1000).toFixed(0)} | ${((100 * r.ms) / wall).toFixed(1)} |`);
+}
+
+/**
+ * Profiles `steps` steps with the training fusion (src/engine/fused.ts) off and `steps` with it
+ * on, in alternating blocks of PROFILE_BLOCK steps (default 10) so load changes hit both alike.
+ */
 function profile(name: string, model: tfl.Sequential, inShape: number[], steps: number): void {
   const features = inShape.reduce((a, b) => a * b, 1);
   const x = tf.randomUniform([BATCH, ...inShape]);
@@ -83,20 +105,35 @@ function profile(name: string, model: tfl.Sequential, inShape: number[], steps: 
     cost?.dataSync();
     cost?.dispose();
   };
-  for (let i = 0; i < 20; i++) step();
-  acc.clear();
-  on = true;
-  const t0 = performance.now();
-  for (let i = 0; i < steps; i++) step();
-  const wall = (performance.now() - t0) / steps;
-  on = false;
-  const rows = [...acc.entries()].map(([k, [n, ms]]) => ({ k, calls: n / steps, ms: ms / steps })).sort((a, b) => b.ms - a.ms);
-  const kern = rows.reduce((s, r) => s + r.ms, 0);
-  console.log(`\n### ${name} (${features} features, batch ${BATCH}, ${backendDescription()})\n`);
-  console.log(`step ${(wall * 1000).toFixed(0)} µs = ${((BATCH / wall) * 1000).toFixed(0)} examples/s; kernels ${(kern * 1000).toFixed(0)} µs (${((100 * kern) / wall).toFixed(0)} %), dispatch and JS ${((wall - kern) * 1000).toFixed(0)} µs (${((100 * (wall - kern)) / wall).toFixed(0)} %)\n`);
-  console.log('| kernel | calls/step | µs/step | % of step |');
-  console.log('|---|--:|--:|--:|');
-  for (const r of rows) console.log(`| ${r.k} | ${r.calls} | ${(r.ms * 1000).toFixed(0)} | ${((100 * r.ms) / wall).toFixed(1)} |`);
+  const tallies = new Map<boolean, Tally>([false, true].map((f) => [f, { acc: new Map(), wall: 0, cpu: 0, steps: 0 }]));
+  for (const fuse of [false, true]) {
+    setTrainingFusionEnabled(fuse);
+    for (let i = 0; i < 10; i++) step();
+  }
+  const block = Math.max(1, Number(process.env.PROFILE_BLOCK ?? 10));
+  for (let done = 0; done < steps; done += block) {
+    for (const fuse of [false, true]) {
+      const t = tallies.get(fuse)!;
+      setTrainingFusionEnabled(fuse);
+      acc = t.acc;
+      on = true;
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      for (let i = 0; i < block; i++) step();
+      const c = process.cpuUsage(c0);
+      t.wall += performance.now() - t0;
+      t.cpu += (c.user + c.system) / 1000;
+      t.steps += block;
+      on = false;
+    }
+  }
+  setTrainingFusionEnabled(true);
+  const off = tallies.get(false)!;
+  const fused = tallies.get(true)!;
+  table(name, features, 'unfused', off);
+  table(name, features, 'fused', fused);
+  const ms = (t: Tally) => `${(t.wall / t.steps).toFixed(3)} ms/step (process CPU ${(t.cpu / t.steps).toFixed(3)} ms/step)`;
+  console.log(`\n${name}: unfused ${ms(off)} → fused ${ms(fused)}`);
   tf.dispose([x, y]);
   opt.dispose();
   model.dispose();

@@ -6,6 +6,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { UnlearnError } from '../errors.js';
+import { installTrainingFusion } from './fused.js';
 import { registerWasmTrainingKernels } from './kernels/index.js';
 import { nativeKernelsActive } from './kernels/native_blas.js';
 import { nativeDescription } from './native.js';
@@ -33,7 +34,8 @@ export function tfjsNodeInstalled(): boolean {
  *   training kernels it lacks registered, see ./kernels), else `cpu` if wasm fails to start.
  * - An explicit name must start, or this throws.
  *
- * Returns the name of the backend now active.
+ * Also installs the training fusion of ./fused.ts (relu dense and conv layers as one kernel while
+ * gradients are recorded). Returns the name of the backend now active.
  * @throws UnlearnError BACKEND_UNAVAILABLE when an explicitly requested backend cannot start.
  */
 export async function initEngine(requested: BackendName | 'auto' = 'auto'): Promise<BackendName> {
@@ -47,6 +49,7 @@ export async function initEngine(requested: BackendName | 'auto' = 'auto'): Prom
   // exception and unhandled rejection from inside its minified source: Node then prints ~38 KB of
   // that source before the real error and exits 7. They are removed again (see dropHandlersAddedSince).
   const handlers = processHandlers();
+  installTrainingFusion();
   try {
     return await startFirst(order, failures);
   } finally {
