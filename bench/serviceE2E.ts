@@ -346,7 +346,7 @@ try {
   lines.push(`Naive alternative — every affected model retrained once per request (${naiveRetrains} retrains):`, '');
   lines.push(`- from the recorded training times (plain ${trainSeconds.plain.toFixed(1)} s, SISA ensemble ${trainSeconds.sisa.toFixed(1)} s, certified ${trainSeconds.certified.toFixed(1)} s, × (n−k)/n): **${naiveRecorded.toFixed(0)} s**, ${(naiveRecorded / total).toFixed(1)}× the compute above;`);
   lines.push(`- from the full retrains measured in this run (per model, their mean; the recorded training time where none ran): **${naiveMeasured.toFixed(0)} s**, ${(naiveMeasured / total).toFixed(1)}× the compute above.`, '');
-  lines.push(`Outcome digest (per request: status, outcome, per model path, examples removed, output model hash): \`${digest.slice(0, 16)}…\`; paths only: \`${pathsDigest.slice(0, 16)}…\`; models ${modelHashes}. The same seed and the same trained models give the same digests.`, '');
+  lines.push(`Outcome digest (per request: status, outcome, per model path, examples removed, output model hash): \`${digest.slice(0, 16)}…\`; paths only: \`${pathsDigest.slice(0, 16)}…\`; models ${modelHashes}. Another run of the same seed on the same trained models must print the same digests.`, '');
   const md = lines.join('\n');
   await ensureDir(resolve(values.out!, '..'));
   await writeTextAtomic(resolve(values.out!), md);
