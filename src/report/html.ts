@@ -76,7 +76,7 @@ export function reportSpecs(b: BenchResult): Record<'tradeoff' | 'epsilon' | 'li
         {
           mark: { type: 'point', filled: true },
           encoding: {
-            x: { field: 'cost', type: 'quantitative', scale: { type: 'log' }, title: 'cost vs retrain (wall time ratio)' },
+            x: { field: 'cost', type: 'quantitative', scale: { type: 'log' }, title: b.rows.every((r) => r.costClock === 'cpu') ? 'cost vs retrain (CPU time ratio)' : 'cost vs retrain (wall time ratio)' },
             y: { field: 'F', type: 'quantitative', title: 'forgetting quality F' },
             size: { field: 'utility', type: 'quantitative', scale: { domain: [0.8, 1.05], range: [40, 400] } },
             color,

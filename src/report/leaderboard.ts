@@ -10,7 +10,7 @@ const f4 = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : 'n/a');
 
 /** The leaderboard table: one row per model family (original, retrain ceiling, each method). */
 export function leaderboardTable(rows: BenchRow[]): string {
-  const header = ['method', 'guarantee', 'F', 'RA ratio', 'TA ratio', 'score', 'RA %', 'FA %', 'TA %', 'loss-MIA AUC', 'LiRA AUC', 'LiRA TPR@1%', 'LiRA TPR@0.1%', 'LiRA offline AUC', 'U-LiRA AUC', 'time (s)', 'cost vs retrain'];
+  const header = ['method', 'guarantee', 'F', 'RA ratio', 'TA ratio', 'score', 'RA %', 'FA %', 'TA %', 'loss-MIA AUC', 'LiRA AUC', 'LiRA TPR@1%', 'LiRA TPR@0.1%', 'LiRA offline AUC', 'U-LiRA AUC', 'time (s)', 'CPU (s)', 'cost vs retrain', 'wall cost'];
   const body = rows.map((r) => [
     r.method === 'retrain' ? 'retrain (ceiling)' : r.method,
     r.guarantee,
@@ -28,7 +28,9 @@ export function leaderboardTable(rows: BenchRow[]): string {
     f3(r.liraOffline.auc),
     f3(r.ulira.auc),
     r.seconds.toFixed(2),
+    r.cpuSeconds === null || r.cpuSeconds === undefined ? '-' : r.cpuSeconds.toFixed(2),
     r.method === 'original' ? '-' : r.cost.toFixed(3),
+    r.method === 'original' || r.wallCost === undefined ? '-' : r.wallCost.toFixed(3),
   ]);
   return markdownTable(header, body);
 }
@@ -63,7 +65,9 @@ export function leaderboardMarkdown(b: BenchResult): string {
     'way: the best F attainable at this N (the estimator is biased at finite N, so it is well below 1). `original` repeats θ_o N times',
     '(its outputs collapse, so ε is capped and F = 0). Loss-MIA AUC is forget vs test (ideal: the retrained value); LiRA attacks each',
     'model with K shadow models (forget = members, test examples of the forget set\'s classes = non-members); U-LiRA tells the method\'s models from retrained ones on the',
-    'forget set using shadows unlearned by the same method (ideal 0.5). Cost = mean method wall time / mean retrain wall time.',
+    'forget set using shadows unlearned by the same method (ideal 0.5). Cost = mean method time / mean retrain time, on the worker',
+    `threads' CPU clock where it was measured (${b.rows.every((r) => r.costClock === 'cpu') ? 'here: CPU time' : 'here: wall time, no CPU clock'}; it does not move with the machine's load, up to cache effects);`,
+    '"wall cost" is the same ratio of wall times, which grows for jobs that ran while the machine was busier.',
     '',
   ].join('\n');
 }

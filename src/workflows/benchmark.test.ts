@@ -38,6 +38,12 @@ test('a tiny benchmark scores every row, writes Markdown/JSON/HTML, and re-score
   }
   assert.ok(b.rows[1].challenge.F > 0, 'independent retrained models overlap the reference ones');
   assert.ok(b.rows[2].cost > 0);
+  if (process.platform === 'linux') {
+    // Cost on the worker threads' CPU clock: every job measured it, and a retrain costs CPU time.
+    for (const r of b.rows) assert.equal(r.costClock, 'cpu', `${r.method} cost on ${r.costClock} time`);
+    assert.ok(b.rows[1].cpuSeconds! > 0 && b.rows[1].cpuSeconds! <= b.rows[1].seconds * 1.05 + 0.01, `retrain CPU ${b.rows[1].cpuSeconds} s vs wall ${b.rows[1].seconds} s`);
+    assert.ok(b.rows[2].wallCost > 0);
+  }
   const md = leaderboardMarkdown(b);
   assert.match(md, /retrain \(ceiling\)/);
   assert.match(md, /ln\(N − 1 − Nδ\) = 0\.693/);

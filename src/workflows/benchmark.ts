@@ -9,7 +9,7 @@
 import type { TaskPool } from '../engine/workerPool.js';
 import { availableParallelism } from 'node:os';
 import { hashIds, type DataSplit } from '../data/dataset.js';
-import { loadSplitSource } from './farmJobs.js';
+import { loadSplitSource, runCost } from './farmJobs.js';
 import type { BackendName } from '../engine/backend.js';
 import { deriveSeed, Rng } from '../engine/rng.js';
 import { SubjectIndex } from '../data/pseudonym.js';
@@ -89,8 +89,13 @@ export interface BenchRow {
   ulira: AttackAggregate;
   /** Mean wall time of one run of the method (training time for original / retrain), seconds. */
   seconds: number;
-  /** seconds / mean retrain seconds. */
+  /** Mean worker-thread CPU seconds of one run; null when not measured (see runCost). */
+  cpuSeconds: number | null;
+  /** Cost vs retraining on `costClock`: CPU seconds / mean retrain CPU seconds when measured, else the wall ratio. */
   cost: number;
+  /** seconds / mean retrain seconds (moves with the machine's load). */
+  wallCost: number;
+  costClock: 'cpu' | 'wall';
   /** Per forget example ε of the challenge score (forget-set order). */
   epsilon: number[];
 }
@@ -222,7 +227,6 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
     // LiRA's non-member targets: held-out examples of the forget set's classes (same-class contrast).
     const liraTest = sameClassHeldOut(split.train.labels, forgetPool, split.test.labels);
     const shadowForgetRole = inPool.map((r) => forgetPool.map((x) => r[x]));
-    const retrainSeconds = mean(ref.map((r) => r.seconds));
     // Per-example variances need many shadows; below 64 Carlini et al. use one global variance.
     const globalVariance = o.globalVariance ?? K < 64;
 
@@ -246,7 +250,7 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
       }
       const liraIn = { shadows: liraShadows, targetPhi, targetExample, isMember, globalVariance };
       const u = ulira({ shadowPhi: uliraShadowPhi, shadowUnlearned: shadowForgetRole, unlearnedPhi: models.map((m) => m.phiForget!), retrainedPhi: ref.map((m) => m.phiForget!), globalVariance });
-      const seconds = mean(models.map((m) => m.seconds));
+      const c$ = runCost(models, ref);
       if (S === 0 || nTest === 0) throw new UnlearnError('INVALID_PARAMS', 'empty forget or test set');
       return {
         method,
@@ -260,8 +264,11 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
         lira: lira(liraIn).aggregate,
         liraOffline: lira({ ...liraIn, mode: 'offline' }).aggregate,
         ulira: u.aggregate,
-        seconds,
-        cost: seconds / retrainSeconds,
+        seconds: c$.seconds,
+        cpuSeconds: c$.cpuSeconds,
+        cost: c$.cost,
+        wallCost: c$.wallCost,
+        costClock: c$.clock,
         epsilon: Array.from(c.perExample.epsilon),
       };
     };

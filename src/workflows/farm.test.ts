@@ -7,7 +7,7 @@ import { specFor } from '../train/fit.js';
 import { TrainRecipeSchema } from '../train/recipe.js';
 import { smallDigits } from '../testing/fixtures.js';
 import { ModelFarm, type FarmContext, type FarmJob } from './farm.js';
-import { loadFarmSplit, packSplit, resultPath, unpackSplit } from './farmJobs.js';
+import { loadFarmSplit, packSplit, resultPath, runCost, unpackSplit, type FarmJobResult } from './farmJobs.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'unlearn-farm-'));
 after(() => rm(dir, { recursive: true, force: true }));
@@ -76,4 +76,14 @@ test('a packed split (what queue workers receive) unpacks to the same split, fin
   await assert.rejects(loadFarmSplit({ source: { packed: bad }, fingerprint: s.fingerprint }), /farm data has fingerprint/);
   assert.equal((await loadFarmSplit({ source: { packed: packSplit(s) }, fingerprint: s.fingerprint })).fingerprint, s.fingerprint);
   assert.throws(() => packSplit({ ...s, train: { ...s.train, ids: ['a\nb', ...s.train.ids.slice(1)] } }), /contains a newline/);
+});
+
+test('runCost is on CPU time when every run has it, and falls back to wall time otherwise', () => {
+  const r = (seconds: number, cpuSeconds?: number): FarmJobResult => ({ key: 'k', kind: 'retrain', seconds, cpuSeconds, backend: 'wasm', createdAt: '' });
+  const ref = [r(10, 8), r(30, 8)]; // the second retrain ran on a busier machine: slower wall, same CPU
+  const cpu = runCost([r(20, 2), r(20, 2)], ref);
+  assert.deepEqual([cpu.clock, cpu.cost, cpu.wallCost, cpu.cpuSeconds, cpu.seconds], ['cpu', 0.25, 1, 2, 20]);
+  const wall = runCost([r(20, 2), r(20)], ref);
+  assert.deepEqual([wall.clock, wall.cost, wall.cpuSeconds], ['wall', 1, null]);
+  assert.throws(() => runCost([], ref), /INVALID_PARAMS|no runs/);
 });

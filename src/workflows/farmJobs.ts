@@ -15,6 +15,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { backendDescription } from '../engine/backend.js';
+import { withThreadCpu } from '../engine/cpuTime.js';
 import { InputCache, inputCacheBytes, type InputCacheStats } from '../engine/inputCache.js';
 import { fingerprintSplit, hashIds, type DataSplit, type Dataset } from '../data/dataset.js';
 import { loadDataset } from '../data/registry.js';
@@ -127,6 +128,12 @@ export interface FarmJobResult {
   TA?: number;
   /** Wall time of the training or of the unlearning method alone, seconds. */
   seconds: number;
+  /**
+   * CPU seconds of the worker thread over the same work (src/engine/cpuTime.ts): the cost
+   * measure that does not move with the machine's load. Absent where the thread CPU clock is
+   * unavailable, and in results cached before it was recorded.
+   */
+  cpuSeconds?: number;
   backend: string;
   createdAt: string;
   /** True when the result was read from the cache rather than computed. */
@@ -304,22 +311,22 @@ export async function runFarmJob(args: { ctx: FarmContext; job: FarmJob }): Prom
   const base = { key, kind: job.kind, backend: backendDescription(), createdAt: new Date().toISOString() };
   let result: FarmJobResult;
   if (job.kind === 'original') {
-    const fit = await fitFromScratch(split, ctx.spec, recipe, { quiet: true });
+    const { result: fit, cpuSeconds } = await withThreadCpu(() => fitFromScratch(split, ctx.spec, recipe, { quiet: true }));
     await saveModel(modelPath(ctx.cacheDir, key), fit.model, fit.manifest, { replace: true }); // a cache entry: an orphan of a killed run is rewritten
-    result = { ...base, ...targetOutputs(fit.model, split, forget), seconds: fit.seconds };
+    result = { ...base, ...targetOutputs(fit.model, split, forget), seconds: fit.seconds, cpuSeconds };
     fit.model.dispose();
   } else if (job.kind === 'retrain') {
     const model = buildModel(ctx.spec, job.seed);
-    const r = await trainModel(model, split.train, forget.retainIdx, recipe, { quiet: true });
-    result = { ...base, ...targetOutputs(model, split, forget), seconds: r.seconds };
+    const { result: r, cpuSeconds } = await withThreadCpu(() => trainModel(model, split.train, forget.retainIdx, recipe, { quiet: true }));
+    result = { ...base, ...targetOutputs(model, split, forget), seconds: r.seconds, cpuSeconds };
     model.dispose();
   } else if (job.kind === 'unlearn') {
     const dir = modelPath(ctx.cacheDir, job.originalKey);
     if (!existsSync(join(dir, 'manifest.json'))) throw new UnlearnError('MODEL_MISSING', `farm: original model ${job.originalKey.slice(0, 12)} not in the cache`, 'run the original job first');
     result = await withStored(dir, async (stored, hit) => {
       inputsCached &&= hit;
-      const res = await unlearn(stored, split, forget, job.method, job.params, { seed: job.seed, quiet: true });
-      const out = { ...base, ...targetOutputs(res.model, split, forget), seconds: res.seconds };
+      const { result: res, cpuSeconds } = await withThreadCpu(() => unlearn(stored, split, forget, job.method, job.params, { seed: job.seed, quiet: true }));
+      const out = { ...base, ...targetOutputs(res.model, split, forget), seconds: res.seconds, cpuSeconds };
       res.model.dispose();
       return out;
     });
@@ -327,7 +334,7 @@ export async function runFarmJob(args: { ctx: FarmContext; job: FarmJob }): Prom
     const pool = await cachedPool(split);
     const members = Int32Array.from(job.members);
     const model = buildModel(ctx.spec, job.seed);
-    const r = await trainModel(model, pool.train, members, recipe, { quiet: true });
+    const { result: r, cpuSeconds } = await withThreadCpu(() => trainModel(model, pool.train, members, recipe, { quiet: true }));
     const ids = Array.from(members, (i) => pool.train.ids[i]);
     await saveModel(modelPath(ctx.cacheDir, key), model, {
       format: 'unlearn-model/1',
@@ -344,7 +351,7 @@ export async function runFarmJob(args: { ctx: FarmContext; job: FarmJob }): Prom
       createdAt: base.createdAt,
       extra: { shadow: job.index },
     }, { replace: true });
-    result = { ...base, phiPool: Array.from(predictPhi(model, pool.train, range(pool.train.labels.length)).phi), seconds: r.seconds };
+    result = { ...base, phiPool: Array.from(predictPhi(model, pool.train, range(pool.train.labels.length)).phi), seconds: r.seconds, cpuSeconds };
     model.dispose();
   } else {
     const pool = await cachedPool(split);
@@ -356,10 +363,10 @@ export async function runFarmJob(args: { ctx: FarmContext; job: FarmJob }): Prom
       const ids = ctx.forgetIdx.filter((i) => inShadow.has(i)).map((i) => pool.train.ids[i]);
       if (ids.length === 0) {
         // The shadow never saw a forget example: nothing to unlearn, its outputs stand.
-        return { ...base, phiForget: Array.from(predictPhi(stored.model, pool.train, ctx.forgetIdx).phi), seconds: 0 };
+        return { ...base, phiForget: Array.from(predictPhi(stored.model, pool.train, ctx.forgetIdx).phi), seconds: 0, cpuSeconds: 0 };
       }
-      const res = await unlearn(stored, pool, { ids }, job.method, job.params, { seed: job.seed, quiet: true });
-      const out = { ...base, phiForget: Array.from(predictPhi(res.model, pool.train, ctx.forgetIdx).phi), seconds: res.seconds };
+      const { result: res, cpuSeconds } = await withThreadCpu(() => unlearn(stored, pool, { ids }, job.method, job.params, { seed: job.seed, quiet: true }));
+      const out = { ...base, phiForget: Array.from(predictPhi(res.model, pool.train, ctx.forgetIdx).phi), seconds: res.seconds, cpuSeconds };
       res.model.dispose();
       return out;
     });
@@ -367,4 +374,35 @@ export async function runFarmJob(args: { ctx: FarmContext; job: FarmJob }): Prom
   result.inputs = inputsCached ? 'cached' : 'loaded';
   await writeAtomic(resultPath(ctx.cacheDir, key), JSON.stringify({ ...result, job: 'members' in job ? { ...job, members: job.members.length } : job }) + '\n');
   return result;
+}
+
+/** The cost of a set of runs as a fraction of retraining (see `runCost`). */
+export interface RunCost {
+  /** Mean wall seconds of one run. */
+  seconds: number;
+  /** Mean worker-thread CPU seconds of one run; null when any run (or reference) lacks it. */
+  cpuSeconds: number | null;
+  /** The headline cost: CPU seconds / the reference's mean CPU seconds when both are known, else the wall ratio. */
+  cost: number;
+  /** Wall seconds / the reference's mean wall seconds (moves with the machine's load). */
+  wallCost: number;
+  /** Which clock `cost` is on. */
+  clock: 'cpu' | 'wall';
+}
+
+/**
+ * Cost of `runs` against the reference retrained models `reference` (the NeurIPS 2023 challenge's
+ * budget is a fraction of retraining time). CPU time is preferred: on a shared machine the wall
+ * time of jobs run later in a farm grows with the load, while a worker thread's CPU time does not.
+ * Throws UnlearnError INVALID_PARAMS when either list is empty.
+ */
+export function runCost(runs: FarmJobResult[], reference: FarmJobResult[]): RunCost {
+  if (runs.length === 0 || reference.length === 0) throw new UnlearnError('INVALID_PARAMS', 'runCost: no runs or no reference runs', 'pass at least one run and one retrained model');
+  const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const seconds = avg(runs.map((r) => r.seconds));
+  const wallCost = seconds / avg(reference.map((r) => r.seconds));
+  const known = (xs: FarmJobResult[]) => xs.every((r) => typeof r.cpuSeconds === 'number');
+  if (!known(runs) || !known(reference)) return { seconds, cpuSeconds: null, cost: wallCost, wallCost, clock: 'wall' };
+  const cpuSeconds = avg(runs.map((r) => r.cpuSeconds!));
+  return { seconds, cpuSeconds, cost: cpuSeconds / avg(reference.map((r) => r.cpuSeconds!)), wallCost, clock: 'cpu' };
 }

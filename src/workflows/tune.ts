@@ -18,7 +18,7 @@
 import { hashIds, type DataSplit } from '../data/dataset.js';
 import { selectForgetSet, type ForgetSelector, type ForgetSet } from '../data/forgetSet.js';
 import { SubjectIndex } from '../data/pseudonym.js';
-import { loadSplitSource } from './farmJobs.js';
+import { loadSplitSource, runCost } from './farmJobs.js';
 import { backendDescription, initEngine, type BackendName } from '../engine/backend.js';
 import { checkModelFitsData, resolveBenchForget, specLine, type BenchForget, type BenchModelKind } from './benchSetup.js';
 import { deriveSeed, Rng } from '../engine/rng.js';
@@ -80,8 +80,15 @@ export interface TuneTrial {
   raRatio: number;
   taRatio: number;
   score: number;
+  /** Mean wall seconds of one run. */
   seconds: number;
+  /** Mean worker-thread CPU seconds of one run, or null where not measured. */
+  cpuSeconds: number | null;
+  /** Fraction of retraining on `costClock` (CPU time when measured): what the budget is checked against. */
   cost: number;
+  /** Wall-time fraction of retraining. */
+  wallCost: number;
+  costClock: 'cpu' | 'wall';
   withinBudget: boolean;
 }
 
@@ -98,6 +105,8 @@ export interface TuneResult {
   scoredForget: { selector: BenchForget; size: number; idsSha256: string };
   validationForget: { size: number; idsSha256: string; disjointFromScored: true; rule: string };
   retrainSeconds: number;
+  /** Mean CPU seconds of one reference retraining, or null where not measured. */
+  retrainCpuSeconds: number | null;
   search: { kind: 'random over a grid, defaults first'; space: Record<string, unknown[]>; trials: number; seed: number };
   table: TuneTrial[];
   /** Params of the best trial within the budget (method defaults filled), or null when none fits. */
@@ -209,6 +218,7 @@ export async function runTune(o: TuneOptions): Promise<TuneResult> {
     const results = await farm.run([...retrains, ...runs], { offset: 1, total });
     const ref = results.slice(0, N);
     const retrainSeconds = mean(ref.map((r) => r.seconds));
+    const retrainCpuSeconds = ref.every((r) => typeof r.cpuSeconds === 'number') ? mean(ref.map((r) => r.cpuSeconds!)) : null;
     const table: TuneTrial[] = trials.map((params, t) => {
       const rs = results.slice(N + t * N, N + (t + 1) * N);
       const c = challengeScore({
@@ -219,9 +229,8 @@ export async function runTune(o: TuneOptions): Promise<TuneResult> {
         retrainedRA: ref.map((r) => r.RA!),
         retrainedTA: ref.map((r) => r.TA!),
       }).aggregate;
-      const seconds = mean(rs.map((r) => r.seconds));
-      const cost = seconds / retrainSeconds;
-      return { trial: t, params, F: c.F, raRatio: c.raRatio, taRatio: c.taRatio, score: c.score, seconds, cost, withinBudget: cost <= o.budget };
+      const { seconds, cpuSeconds, cost, wallCost, clock } = runCost(rs, ref);
+      return { trial: t, params, F: c.F, raRatio: c.raRatio, taRatio: c.taRatio, score: c.score, seconds, cpuSeconds, cost, wallCost, costClock: clock, withinBudget: cost <= o.budget };
     });
     const best = table.filter((r) => r.withinBudget).sort((a, b) => b.score - a.score || a.cost - b.cost)[0];
     return {
@@ -236,6 +245,7 @@ export async function runTune(o: TuneOptions): Promise<TuneResult> {
       scoredForget: { selector: { ...(selector.subjects ? { ...selector, subjects: selector.subjects.map((s) => subjectIndex.display(subjectIndex.resolve(s))) } : selector), ...(o.forget.subjectRank !== undefined ? { subjectRank: o.forget.subjectRank } : {}) }, size: scored.forgetIdx.length, idsSha256: hashIds(scored.forgetIds) },
       validationForget: { size: validation.forgetIdx.length, idsSha256: hashIds(validation.forgetIds), disjointFromScored: true, rule },
       retrainSeconds,
+      retrainCpuSeconds,
       search: { kind: 'random over a grid, defaults first', space, trials: trials.length, seed },
       table,
       chosen: best ? { trial: best.trial, params: best.params } : null,
@@ -257,12 +267,12 @@ export function tuneMarkdown(r: TuneResult): string {
     `- model: ${specLine(r.spec)}; recipe: ${r.recipe.optimizer} lr ${r.recipe.learningRate}, ${r.recipe.epochs} epochs, batch ${r.recipe.batchSize}; seed ${r.seed}`,
     `- scored forget set ${JSON.stringify(r.scoredForget.selector)} → ${r.scoredForget.size} examples (ids sha256 \`${r.scoredForget.idsSha256.slice(0, 16)}\`), not used by the search`,
     `- validation forget set: ${r.validationForget.rule} → ${r.validationForget.size} examples (ids sha256 \`${r.validationForget.idsSha256.slice(0, 16)}\`), disjoint from the scored one`,
-    `- N = ${r.models} runs per trial against ${r.models} retrained models; mean retrain time ${r.retrainSeconds.toFixed(2)} s; search: ${r.search.kind}, ${r.search.trials} trials, seed ${r.search.seed}`,
+    `- N = ${r.models} runs per trial against ${r.models} retrained models; mean retrain time ${r.retrainSeconds.toFixed(2)} s wall${r.retrainCpuSeconds !== null ? `, ${r.retrainCpuSeconds.toFixed(2)} s CPU (cost is on CPU time: it does not move with the machine's load)` : ' (cost on wall time: no thread CPU clock here)'}; search: ${r.search.kind}, ${r.search.trials} trials, seed ${r.search.seed}`,
     `- farm: ${r.farm.jobs} jobs (${r.farm.computed} trained, ${r.farm.cached} from the cache); wall time ${r.wallSeconds.toFixed(1)} s`,
     '',
-    '| trial | params | F | RA ratio | TA ratio | score | time (s) | cost | within budget |',
-    '|---:|:---|---:|---:|---:|---:|---:|---:|:---|',
-    ...r.table.map((t) => `| ${t.trial} | \`${JSON.stringify(t.params)}\` | ${f(t.F)} | ${f(t.raRatio)} | ${f(t.taRatio)} | ${f(t.score)} | ${t.seconds.toFixed(2)} | ${f(t.cost, 3)} | ${t.withinBudget ? 'yes' : 'no'} |`),
+    '| trial | params | F | RA ratio | TA ratio | score | time (s) | CPU (s) | cost | wall cost | within budget |',
+    '|---:|:---|---:|---:|---:|---:|---:|---:|---:|---:|:---|',
+    ...r.table.map((t) => `| ${t.trial} | \`${JSON.stringify(t.params)}\` | ${f(t.F)} | ${f(t.raRatio)} | ${f(t.taRatio)} | ${f(t.score)} | ${t.seconds.toFixed(2)} | ${t.cpuSeconds === null ? '-' : t.cpuSeconds.toFixed(2)} | ${f(t.cost, 3)} | ${f(t.wallCost, 3)} | ${t.withinBudget ? 'yes' : 'no'} |`),
     '',
     r.chosen ? `Chosen: trial ${r.chosen.trial}, params \`${JSON.stringify(r.chosen.params)}\`.` : `No trial fits the budget of ${r.budget} × retrain time: nothing chosen.`,
     '',
