@@ -85,3 +85,20 @@ export function nativeDescription(): string | null {
   const version = /OpenBLAS ([\d.]+)/.exec(i.config)?.[1] ?? '?';
   return `openblas ${version} ${i.core}, ${i.threads} thread${i.threads === 1 ? '' : 's'}`;
 }
+
+/**
+ * Thread setting for a pool of `workers` threads that each call BLAS (a model farm): OpenBLAS
+ * has one thread pool per process, so W callers × T threads oversubscribe the cores, and the
+ * callers' CPU clocks (src/engine/cpuTime.ts) would miss the work of the pool's own threads.
+ * With more than one worker and no explicit `UNLEARN_NATIVE_THREADS`, the process is set to 1
+ * OpenBLAS thread per caller (also when the addon is already loaded). Returns the count in
+ * effect, or null without the addon. Call before the engine description is taken: the count is
+ * part of it, and of every cache key.
+ */
+export function configureNativeForPool(workers: number): number | null {
+  if (workers > 1 && process.env.UNLEARN_NATIVE_THREADS === undefined) process.env.UNLEARN_NATIVE_THREADS = '1';
+  const addon = loadNative();
+  if (!addon) return null;
+  if (addon.info().threads !== nativeThreads()) addon.setThreads(nativeThreads());
+  return addon.info().threads;
+}

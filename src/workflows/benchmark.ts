@@ -21,6 +21,7 @@ import { selectForgetSet, type ForgetSelector } from '../data/forgetSet.js';
 import { getMethod } from '../unlearn/registry.js';
 import { challengeScore, minResolvingModels, type ChallengeScoreAggregate } from '../eval/challengeScore.js';
 import { initEngine, backendDescription } from '../engine/backend.js';
+import { configureNativeForPool } from '../engine/native.js';
 import { checkModelFitsData, resolveBenchForget, type BenchForget, type BenchModelKind } from './benchSetup.js';
 import { ModelFarm, type FarmContext, type FarmJob, type FarmJobResult, type FarmProgress, type SplitSource } from './farm.js';
 import { lira, sameClassHeldOut, type AttackAggregate } from '../eval/lira.js';
@@ -173,7 +174,7 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
     cacheDir: o.cacheDir,
     // Local workers run the engine this thread runs: it is part of every cache key. Queue workers
     // are other processes (their engine is recorded per result, not keyed).
-    engine: o.pool ? undefined : (await initEngine(o.backend ?? 'auto'), backendDescription()),
+    engine: o.pool ? undefined : (configureNativeForPool(o.workers ?? availableParallelism()), await initEngine(o.backend ?? 'auto'), backendDescription()),
   };
   const farm = new ModelFarm(ctx, { workers: o.workers, backend: o.backend, onProgress: o.onProgress, pool: o.pool });
   try {

@@ -20,6 +20,8 @@ import { selectForgetSet, type ForgetSelector, type ForgetSet } from '../data/fo
 import { SubjectIndex } from '../data/pseudonym.js';
 import { loadSplitSource, runCost } from './farmJobs.js';
 import { backendDescription, initEngine, type BackendName } from '../engine/backend.js';
+import { configureNativeForPool } from '../engine/native.js';
+import { availableParallelism } from 'node:os';
 import { checkModelFitsData, resolveBenchForget, specLine, type BenchForget, type BenchModelKind } from './benchSetup.js';
 import { deriveSeed, Rng } from '../engine/rng.js';
 import { UnlearnError } from '../errors.js';
@@ -206,7 +208,7 @@ export async function runTune(o: TuneOptions): Promise<TuneResult> {
   const scored = selectForgetSet(split.train, split.train.ids, selector, { seed, resolveSubject: (s) => subjectIndex.resolve(s) });
   const { forget: validation, rule } = validationForgetSet(split, scored, selector, seed);
   const recipe = TrainRecipeSchema.parse({ optimizer: 'adam', learningRate: 1e-3, epochs: 8, batchSize: 128, ...o.recipe, seed });
-  const ctx: FarmContext = { source, fingerprint: split.fingerprint, spec: specFor(split, o.model ?? 'mlp', { hidden: o.hidden ?? [128], filters: o.filters, dense: o.dense }), recipe, forgetIdx: Array.from(validation.forgetIdx), cacheDir: o.cacheDir, engine: (await initEngine(o.backend ?? 'auto'), backendDescription()) };
+  const ctx: FarmContext = { source, fingerprint: split.fingerprint, spec: specFor(split, o.model ?? 'mlp', { hidden: o.hidden ?? [128], filters: o.filters, dense: o.dense }), recipe, forgetIdx: Array.from(validation.forgetIdx), cacheDir: o.cacheDir, engine: (configureNativeForPool(o.workers ?? availableParallelism()), await initEngine(o.backend ?? 'auto'), backendDescription()) };
   const farm = new ModelFarm(ctx, { workers: o.workers, backend: o.backend, onProgress: o.onProgress });
   try {
     const originalJob: FarmJob = { kind: 'original', seed };
