@@ -17,6 +17,8 @@ export type Dialect = 'sqlite' | 'postgres';
 export interface OpenDb {
   db: Kysely<Database>;
   dialect: Dialect;
+  /** SQLite: run a transaction's body with its inserts pipelined to the SQLite thread (ThreadSqliteDialect.pipelineInserts). */
+  pipelineInserts?: <T>(fn: () => Promise<T>) => Promise<T>;
   /** Close the connections (and drop a throwaway PostgreSQL schema, see {@link OpenDbOptions.schema}). */
   close(): Promise<void>;
 }
@@ -49,7 +51,8 @@ export function isPostgresUrl(url: string): boolean {
 export async function openDb(o: OpenDbOptions): Promise<OpenDb> {
   if (isPostgresUrl(o.url)) return openPostgres(o);
   // The connection runs on its own thread (sqliteThread.ts), so a commit's fsync does not stop the event loop.
-  const db = new Kysely<Database>({ dialect: new ThreadSqliteDialect(o.url) });
+  const dialect = new ThreadSqliteDialect(o.url);
+  const db = new Kysely<Database>({ dialect });
   try {
     await sql`select 1`.execute(db);
   } catch (e) {
@@ -62,7 +65,7 @@ export async function openDb(o: OpenDbOptions): Promise<OpenDb> {
     await db.destroy().catch(() => undefined);
     throw e;
   }
-  return { db, dialect: 'sqlite', close: () => db.destroy() };
+  return { db, dialect: 'sqlite', close: () => db.destroy(), pipelineInserts: (fn) => dialect.pipelineInserts(fn) };
 }
 
 async function openPostgres(o: OpenDbOptions): Promise<OpenDb> {

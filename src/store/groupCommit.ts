@@ -32,7 +32,8 @@ export interface GroupCommitOptions {
 /**
  * A group-commit queue over a store. `apply(trx, items)` does the work of all `items` in the
  * transaction `trx` and returns one {@link Outcome} per item, in order; it must not write for an
- * item it answers with an error.
+ * item it answers with an error, and must not read the result of an insert (on SQLite its
+ * inserts are pipelined: see {@link Store.tx}).
  */
 export class GroupCommit<I, R> {
   private queue: { item: I; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
@@ -99,11 +100,12 @@ export class GroupCommit<I, R> {
   }
 
   private async run(items: I[]): Promise<Outcome<R>[]> {
+    // The batch function reads no insert's result: its inserts are pipelined to the SQLite thread.
     const outcomes = await this.store.tx(async (t) => {
       const out = await this.apply(t, items);
       if (out.length !== items.length) throw new Error(`group commit: ${out.length} outcomes for ${items.length} items`);
       return out;
-    });
+    }, { pipelineInserts: true });
     this.stats.batches++;
     this.stats.items += items.length;
     return outcomes;

@@ -2,6 +2,10 @@
 // (WAL, synchronous=FULL, foreign keys, busy timeout), keeps prepared statements by SQL text,
 // and runs one statement per message, answering {id, rows} / {id, changes, lastInsertRowid} /
 // {id, error}. Plain JS so it starts under any launcher.
+//
+// A message marked `pipelined` was sent without its sender waiting for the answer. If it fails,
+// the transaction is poisoned: every later statement fails with that error until `rollback` (or
+// a new `begin`), so a `commit` can never make the rest of a transaction durable without it.
 import { parentPort, workerData } from 'node:worker_threads';
 import Sqlite from 'better-sqlite3';
 
@@ -21,6 +25,7 @@ function prepare(sql) {
 }
 
 const errorOf = (e) => ({ message: e?.message ?? String(e), code: e?.code });
+let poisoned = null;
 
 try {
   db = new Sqlite(workerData.path);
@@ -43,6 +48,12 @@ parentPort.on('message', (m) => {
     }
     return;
   }
+  const verb = /^\s*(\w+)/.exec(m.sql)?.[1]?.toLowerCase();
+  if (verb === 'rollback' || verb === 'begin') poisoned = null;
+  else if (poisoned) {
+    parentPort.postMessage({ id: m.id, error: { message: `an earlier statement of this transaction failed: ${poisoned.message}`, code: poisoned.code } });
+    return;
+  }
   try {
     const st = prepare(m.sql);
     if (st.reader) parentPort.postMessage({ id: m.id, rows: st.all(m.params) });
@@ -51,6 +62,7 @@ parentPort.on('message', (m) => {
       parentPort.postMessage({ id: m.id, changes: r.changes, lastInsertRowid: r.lastInsertRowid });
     }
   } catch (e) {
+    if (m.pipelined) poisoned = errorOf(e);
     parentPort.postMessage({ id: m.id, error: errorOf(e) });
   }
 });

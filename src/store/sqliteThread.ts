@@ -48,7 +48,7 @@ class SqliteThread {
     this.waiting.clear();
   }
 
-  send(msg: { sql: string; params: readonly unknown[] } | { close: true }): Promise<Reply> {
+  send(msg: { sql: string; params: readonly unknown[]; pipelined?: boolean } | { close: true }): Promise<Reply> {
     const id = this.next++;
     return new Promise<Reply>((resolve, reject) => {
       if (this.waiting.size === 0) this.worker.ref();
@@ -58,10 +58,30 @@ class SqliteThread {
   }
 }
 
+/** An insert without RETURNING: nothing of its answer is needed to go on. */
+const PIPELINABLE_RE = /^\s*insert\b(?![\s\S]*\breturning\b)/i;
+
 class ThreadConnection implements DatabaseConnection {
+  /**
+   * While true (set by {@link ThreadSqliteDialect.pipelineInserts} for one transaction), inserts
+   * without RETURNING are sent without waiting for their answer: one round trip to the thread
+   * fewer each. Their result carries no row counts; a failure poisons the transaction on the
+   * thread, so the next awaited statement (at the latest the commit) fails with it.
+   */
+  pipelining = false;
+
   constructor(private readonly thread: SqliteThread) {}
 
+  /** Send `sql` without waiting; its error, if any, surfaces at the next awaited statement. */
+  sendPipelined(sql: string, params: readonly unknown[]): void {
+    this.thread.send({ sql, params, pipelined: true }).catch(() => undefined);
+  }
+
   async executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
+    if (this.pipelining && PIPELINABLE_RE.test(q.sql)) {
+      this.sendPipelined(q.sql, q.parameters);
+      return { rows: [] };
+    }
     const r = await this.thread.send({ sql: q.sql, params: q.parameters });
     if (r.rows) return { rows: r.rows as R[] };
     return {
@@ -90,6 +110,10 @@ class ThreadDriver implements Driver {
     await this.thread.opened;
     this.connection = new ThreadConnection(this.thread);
   }
+  /** The one connection (undefined before init). */
+  get conn(): ThreadConnection | undefined {
+    return this.connection;
+  }
   async acquireConnection(): Promise<DatabaseConnection> {
     // One connection: callers queue in order.
     const prev = this.lock;
@@ -100,7 +124,9 @@ class ThreadDriver implements Driver {
     return this.connection!;
   }
   async beginTransaction(c: DatabaseConnection): Promise<void> {
-    await c.executeQuery(CompiledQuery.raw('begin'));
+    // Nothing of `begin`'s answer is needed: a failure poisons the transaction on the thread and
+    // surfaces at its first awaited statement.
+    (c as ThreadConnection).sendPipelined('begin', []);
   }
   async commitTransaction(c: DatabaseConnection): Promise<void> {
     await c.executeQuery(CompiledQuery.raw('commit'));
@@ -126,7 +152,24 @@ export class ThreadSqliteDialect extends SqliteDialect {
   constructor(private readonly path: string) {
     super({ database: { close() {}, prepare() { throw new Error('unused'); } } as never });
   }
+  private driver?: ThreadDriver;
   override createDriver(): Driver {
-    return new ThreadDriver(this.path);
+    return (this.driver = new ThreadDriver(this.path));
+  }
+
+  /**
+   * Run `fn` with insert pipelining on (see ThreadConnection.pipelining). Call it inside a
+   * transaction's callback: the connection is then held by that transaction alone, and the flag
+   * is off again before Kysely sends the commit.
+   */
+  async pipelineInserts<T>(fn: () => Promise<T>): Promise<T> {
+    const c = this.driver?.conn;
+    if (!c) return fn();
+    c.pipelining = true;
+    try {
+      return await fn();
+    } finally {
+      c.pipelining = false;
+    }
   }
 }

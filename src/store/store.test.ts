@@ -73,6 +73,25 @@ for (const leg of STORE_LEGS) {
       assert.deepEqual(await store.versionsWithSubject('s-z'), []);
     });
 
+    test('pipelined inserts: a failed insert fails the transaction and nothing of it commits', async () => {
+      const tok = (id: string, hash: string) => ({ id, hash, role: 'auditor', subjects: '[]', label: null, created_at: 1, expires_at: null, revoked_at: null });
+      await store.insertToken(tok('tok_p0', 'hp0'));
+      // tok_p1 is new, tok_p0 repeats a primary key: the commit must not make tok_p1 durable.
+      await assert.rejects(store.tx(async (t) => {
+        await store.insertToken(tok('tok_p1', 'hp1'), t);
+        await store.insertToken(tok('tok_p0', 'hp0-again'), t);
+      }, { pipelineInserts: true }), /UNIQUE|duplicate|unique/i);
+      assert.equal(await store.tokenById('tok_p1'), undefined);
+      // The connection is usable again, with and without pipelining.
+      await store.tx(async (t) => {
+        await store.insertToken(tok('tok_p2', 'hp2'), t);
+        await store.insertToken(tok('tok_p3', 'hp3'), t);
+      }, { pipelineInserts: true });
+      assert.deepEqual([(await store.tokenById('tok_p2'))?.id, (await store.tokenById('tok_p3'))?.id], ['tok_p2', 'tok_p3']);
+      await store.insertToken(tok('tok_p4', 'hp4'));
+      assert.equal((await store.tokenById('tok_p4'))?.id, 'tok_p4');
+    });
+
     test('tokens: lookup by hash, revoke once', async () => {
       await store.insertToken({ id: 'tok_1', hash: 'h1', role: 'requester', subjects: '["s-a"]', label: null, created_at: 1, expires_at: null, revoked_at: null });
       assert.equal((await store.tokenByHash('h1'))!.id, 'tok_1');

@@ -85,21 +85,29 @@ export class Store {
     private readonly closeFn: () => Promise<void>,
     /** How long a token row read by {@link Store.activeTokenByHash} is trusted, ms (0: read every time). */
     readonly tokenCacheMs: number,
+    private readonly pipelineInserts?: <T>(fn: () => Promise<T>) => Promise<T>,
   ) {}
 
   /** Open (and migrate) a store. @throws UnlearnError IO_ERROR */
   static async open(o: StoreOptions): Promise<Store> {
     const d = await openDb(o);
-    return new Store(d.db, d.dialect, d.close, o.tokenCacheMs ?? DEFAULT_TOKEN_CACHE_MS);
+    return new Store(d.db, d.dialect, d.close, o.tokenCacheMs ?? DEFAULT_TOKEN_CACHE_MS, d.pipelineInserts);
   }
 
   close(): Promise<void> {
     return this.closeFn();
   }
 
-  /** Run `fn` in one transaction (committed when it resolves, rolled back when it throws). */
-  tx<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute(fn);
+  /**
+   * Run `fn` in one transaction (committed when it resolves, rolled back when it throws).
+   * `o.pipelineInserts`: on SQLite, inserts without RETURNING are sent to the database thread
+   * without waiting for each answer (fewer round trips; group commit of intake uses it). Their
+   * results carry no row counts, so use it only where `fn` does not read an insert's result; a
+   * failed insert still fails the transaction (at its next awaited statement or the commit).
+   */
+  tx<T>(fn: (trx: Transaction<Database>) => Promise<T>, o: { pipelineInserts?: boolean } = {}): Promise<T> {
+    const pipe = o.pipelineInserts ? this.pipelineInserts : undefined;
+    return this.db.transaction().execute(pipe ? (t) => pipe(() => fn(t)) : fn);
   }
 
   /** A trivial query: true when the database answers. */
