@@ -11,11 +11,12 @@ import { test } from 'node:test';
 import { runCrashHarness } from './crash.js';
 import { fixtureModels } from './testing.js';
 
-test('SIGKILL at random points: 0 lost, 0 run twice, 0 half-published; certificates and log verify', { timeout: 240_000 }, async () => {
+test('SIGKILL at random points and once at every job probe point: 0 lost, 0 run twice, 0 half-published; certificates and log verify', { timeout: 240_000 }, async () => {
   const m = await fixtureModels();
   const dataRoot = mkdtempSync(join(tmpdir(), 'unlearn-crash-'));
   try {
-    const r = await runCrashHarness({ dataRoot, models: { plain: m.plain }, subjects: Array.from({ length: 8 }, (_, i) => `cps/${100 + i}`), intakeKillP: 0.15, jobKillP: 0.1, concurrency: 3 });
+    const r = await runCrashHarness({ dataRoot, models: { plain: m.plain }, subjects: Array.from({ length: 8 }, (_, i) => `cps/${100 + i}`), intakeKillP: 0.15, jobKillP: 0.1, killEveryPointOnce: true, concurrency: 3 });
+    assert.deepEqual(r.pointsNotKilled, [], `every job probe point is killed at least once: ${JSON.stringify(r.kills)}`);
     assert.equal(r.acknowledged, 8);
     assert.equal(r.lost, 0);
     assert.equal(r.plannedTwice, 0);

@@ -33,6 +33,8 @@ export interface CrashOptions {
   intakeKillP: number;
   /** Probability that the service kills itself at each job probe. */
   jobKillP: number;
+  /** Also kill the service the first time a job reaches each probe point, so every point is hit at least once. */
+  killEveryPointOnce?: boolean;
   /** Requests in flight at once. */
   concurrency?: number;
   timeoutMs?: number;
@@ -44,6 +46,8 @@ export interface CrashReport {
   requests: number;
   acknowledged: number;
   kills: { intake: number; job: Record<string, number> };
+  /** Job probe points at which no kill happened (empty when every point was hit). */
+  pointsNotKilled: string[];
   restarts: number;
   lost: number;
   /** Requests with more than one `request.planned` record (a planning job that ran twice). */
@@ -59,6 +63,9 @@ export interface CrashReport {
 
 const CHILD = fileURLToPath(new URL('./crashChild.ts', import.meta.url));
 
+/** The job probes of the service (src/service/pipeline.ts), in the order a job passes them. */
+export const PROBE_POINTS = ['planning', 'running', 'trained', 'verified', 'renamed', 'publishing'] as const;
+
 /** Run the harness. */
 export async function runCrashHarness(o: CrashOptions): Promise<CrashReport> {
   const t0 = Date.now();
@@ -72,11 +79,11 @@ export async function runCrashHarness(o: CrashOptions): Promise<CrashReport> {
   const req = (await createToken(store, { role: 'requester', subjects: o.subjects.map((s) => subjectPseudonym({ pseudonymKey: key }, s)) })).secret;
   await store.close();
 
-  const report: CrashReport = { requests: o.subjects.length, acknowledged: 0, kills: { intake: 0, job: {} }, restarts: 0, lost: 0, plannedTwice: 0, completedTwice: 0, publishedTwice: 0, halfPublished: 0, final: {}, certificates: { checked: 0, failed: 0 }, log: { ok: false, size: 0, problems: 0 }, seconds: 0 };
+  const report: CrashReport = { requests: o.subjects.length, acknowledged: 0, kills: { intake: 0, job: {} }, pointsNotKilled: [], restarts: 0, lost: 0, plannedTwice: 0, completedTwice: 0, publishedTwice: 0, halfPublished: 0, final: {}, certificates: { checked: 0, failed: 0 }, log: { ok: false, size: 0, problems: 0 }, seconds: 0 };
   let child: ChildProcess | undefined;
   let url = '';
   const start = async () => {
-    child = spawn(process.execPath, ['--import', 'tsx', CHILD], { env: { ...process.env, UNLEARN_CRASH_ROOT: o.dataRoot, UNLEARN_CRASH_POLICY: policy, UNLEARN_CRASH_P: String(o.jobKillP) }, stdio: ['ignore', 'pipe', 'inherit'] });
+    child = spawn(process.execPath, ['--import', 'tsx', CHILD], { env: { ...process.env, UNLEARN_CRASH_ROOT: o.dataRoot, UNLEARN_CRASH_POLICY: policy, UNLEARN_CRASH_P: String(o.jobKillP), ...(o.killEveryPointOnce && { UNLEARN_CRASH_EACH: join(o.dataRoot, 'crash-points-killed') }) }, stdio: ['ignore', 'pipe', 'inherit'] });
     const lines = createInterface({ input: child.stdout! });
     url = await new Promise<string>((res, rej) => {
       child!.once('exit', (c, s) => rej(new Error(`service exited before listening (${c ?? s})`)));
@@ -196,6 +203,7 @@ export async function runCrashHarness(o: CrashOptions): Promise<CrashReport> {
   } finally {
     await store.close();
   }
+  report.pointsNotKilled = PROBE_POINTS.filter((p) => !report.kills.job[p]);
   report.seconds = (Date.now() - t0) / 1000;
   return report;
 }
