@@ -181,6 +181,11 @@ export function attentionCore(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, ma
   return core(q, k, v) as tf.Tensor4D;
 }
 
+/** x [n, k] · w [k, m] + b [m] → [n, m], as one fused kernel (the bias added in the product's tail). */
+function linear(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  return tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias: b });
+}
+
 /** Additive causal mask [T, T]: 0 where key j ≤ query i, −1e9 above the diagonal. */
 export function causalMask(T: number): tf.Tensor2D {
   const m = new Float32Array(T * T);
@@ -205,13 +210,13 @@ export function attention(m: LanguageModel, prefix: string, x: tf.Tensor3D, mask
   const H = m.config.nHeads;
   const dh = d / H;
   const P = (n: string) => m.params.get(prefix + n)!;
-  const qkv = tf.add(tf.matMul(tf.reshape(x, [B * T, d]), P('attn.wqkv')), P('attn.bqkv'));
+  const qkv = linear(tf.reshape(x, [B * T, d]), P('attn.wqkv'), P('attn.bqkv'));
   const [q, kNew, vNew] = tf.split(qkv, 3, 1).map((t) => tf.transpose(tf.reshape(t, [B, T, H, dh]), [0, 2, 1, 3]) as tf.Tensor4D);
   const k = past ? tf.concat([past.k, kNew], 2) : kNew;
   const v = past ? tf.concat([past.v, vNew], 2) : vNew;
   const y = attentionCore(q, k, v, mask); // [B, H, T, dh]
   const merged = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B * T, d]);
-  return { y: tf.reshape(tf.add(tf.matMul(merged, P('attn.wo')), P('attn.bo')), [B, T, d]), kv: { k, v } };
+  return { y: tf.reshape(linear(merged, P('attn.wo'), P('attn.bo')), [B, T, d]), kv: { k, v } };
 }
 
 /** {@link attention} without a cache: x [B, T, d], mask [T, T] → [B, T, d]. */
@@ -223,8 +228,8 @@ export function selfAttention(m: LanguageModel, prefix: string, x: tf.Tensor3D, 
 export function mlp(m: LanguageModel, prefix: string, x: tf.Tensor3D): tf.Tensor3D {
   const [B, T, d] = x.shape;
   const P = (n: string) => m.params.get(prefix + n)!;
-  const h = gelu(tf.add(tf.matMul(tf.reshape(x, [B * T, d]), P('mlp.w1')), P('mlp.b1')));
-  return tf.reshape(tf.add(tf.matMul(h, P('mlp.w2')), P('mlp.b2')), [B, T, d]);
+  const h = gelu(linear(tf.reshape(x, [B * T, d]), P('mlp.w1'), P('mlp.b1')));
+  return tf.reshape(linear(h, P('mlp.w2'), P('mlp.b2')), [B, T, d]);
 }
 
 /** One pre-norm transformer block: x + attn(LN(x)), then + mlp(LN(·)). [B, T, d] → [B, T, d]. */
