@@ -7,13 +7,22 @@
  * row-major; convolutions are NHWC with filters [KH, KW, CI, CO]. Scratch memory for im2col
  * lives outside the wasm heap, one buffer per calling thread.
  *
- * Numerics: sgemm from OpenBLAS (multi-threaded, threads split the M/N blocks and never the
- * K sum, so a product's bytes do not depend on the thread count); the im2col/col2im loops and
- * the bias/activation tails are sequential with a fixed order.
+ * Numerics: sgemm from OpenBLAS; its bytes depend on its thread count, which is a fixed function
+ * of the configured count and the product's shape (see Gemm), so they repeat run to run. The
+ * im2col/col2im loops, the bias/activation tails and the row/elementwise kernels have a fixed
+ * order; the latter run on two threads (parallel_range) as halves of independent items, which
+ * does not change their bytes.
+ *
+ * Threads: with a configured count ≥ 2, batches of small products are cut in two across two
+ * threads running one-thread OpenBLAS each, products below 2^21 multiply-adds run on one thread
+ * (OpenBLAS's own threading on them costs more than it saves and makes timings erratic), and
+ * the rest use OpenBLAS's threads.
  */
+#define _POSIX_C_SOURCE 200809L /* pthread_rwlock_t under -std=c11 */
 #include <node_api.h>
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -92,6 +101,43 @@ static float *scratch_f32(size_t n) {
   return scratch;
 }
 
+
+static atomic_int configured_threads = 0;
+
+/*
+ * Two-way data parallelism of our own loops. OpenBLAS's thread count (configured_threads) is
+ * also the number of threads our loops use: with ≥ 2, a loop over n independent items (rows or
+ * elements) whose work n·cost reaches PAR_MIN_WORK is cut at n/2 and the upper half runs on a
+ * second thread. Every item is computed by the same code whichever thread runs it, so the bytes
+ * do not depend on the split.
+ */
+#define PAR_MIN_WORK (1 << 17)
+typedef void (*range_fn)(void *ctx, int64_t lo, int64_t hi);
+typedef struct {
+  range_fn fn;
+  void *ctx;
+  int64_t lo, hi;
+} RangeJob;
+
+static void *range_thread(void *p) {
+  RangeJob *j = (RangeJob *)p;
+  j->fn(j->ctx, j->lo, j->hi);
+  return NULL;
+}
+
+static void parallel_range(range_fn fn, void *ctx, int64_t n, int64_t cost) {
+  if (atomic_load(&configured_threads) >= 2 && n >= 2 && n * cost >= PAR_MIN_WORK) {
+    RangeJob j = {fn, ctx, n / 2, n};
+    pthread_t t;
+    if (pthread_create(&t, NULL, range_thread, &j) == 0) {
+      fn(ctx, 0, n / 2);
+      pthread_join(t, NULL);
+      return;
+    }
+  }
+  fn(ctx, 0, n);
+}
+
 static void bias_act(float *c, int64_t rows, int64_t n, const float *bias, int act, float alpha) {
   int64_t total = rows * n;
   if (bias) {
@@ -122,6 +168,40 @@ static void bias_act(float *c, int64_t rows, int64_t n, const float *bias, int a
 }
 
 /*
+ * OpenBLAS's thread count is process-wide. A batched product of small matrices switches it to 1
+ * for its duration (see Gemm) under the write side of this lock; every other OpenBLAS call holds
+ * the read side, so no product ever runs while the count is switched.
+ */
+static pthread_rwlock_t blas_mode = PTHREAD_RWLOCK_INITIALIZER;
+
+/* Largest per-matrix M·N·K of a batch that is split across our threads instead of OpenBLAS's. */
+#define BATCH_SPLIT_MAX_MNK (1LL << 22)
+/* Products with batch·M·N·K below this run on one OpenBLAS thread whatever the count (about 50 µs of work). */
+#define ONE_THREAD_MAX_MNK (1LL << 21)
+
+typedef struct {
+  const uint8_t *heap;
+  int tA, tB;
+  int64_t M, N, K, aOff, aStride, bOff, bStride;
+  float *C;
+} GemmJob;
+
+static void gemm_range(void *ctx, int64_t lo, int64_t hi) {
+  const GemmJob *j = (const GemmJob *)ctx;
+  for (int64_t i = lo; i < hi; i++) {
+    const float *A = (const float *)(j->heap + j->aOff + i * j->aStride);
+    const float *B = (const float *)(j->heap + j->bOff + i * j->bStride);
+    float *Ci = j->C + i * j->M * j->N;
+    if (j->K == 0) {
+      memset(Ci, 0, (size_t)(j->M * j->N) * sizeof(float));
+    } else {
+      cblas_sgemm(CblasRowMajor, j->tA ? CblasTrans : CblasNoTrans, j->tB ? CblasTrans : CblasNoTrans, (int)j->M, (int)j->N,
+                  (int)j->K, 1.f, A, j->tA ? (int)j->M : (int)j->K, B, j->tB ? (int)j->K : (int)j->N, 0.f, Ci, (int)j->N);
+    }
+  }
+}
+
+/*
  * gemm(heap, transA, transB, M, N, K, batch, aOff, aStride, bOff, bStride, cOff,
  *      biasOff, act, alpha)
  * For i < batch: C_i[M,N] = op(A_i)·op(B_i) (+ bias[N]) then activation, where A_i starts at
@@ -143,16 +223,26 @@ static napi_value Gemm(napi_env env, napi_callback_info info) {
   float *C = heap_f32(&a, cOff, batch * M * N);
   const float *bias = biasOff >= 0 ? heap_f32(&a, biasOff, N) : NULL;
   if (!a.ok || !A0 || !B0 || !C) return fail(env, "gemm: operand outside the heap"), NULL;
-  for (int64_t i = 0; i < batch; i++) {
-    const float *A = (const float *)(a.heap + aOff + i * aStride);
-    const float *B = (const float *)(a.heap + bOff + i * bStride);
-    float *Ci = C + i * M * N;
-    if (K == 0) {
-      memset(Ci, 0, (size_t)(M * N) * sizeof(float));
-    } else {
-      cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K,
-                  1.f, A, tA ? (int)M : (int)K, B, tB ? (int)K : (int)N, 0.f, Ci, (int)N);
-    }
+  GemmJob j = {a.heap, tA, tB, M, N, K, aOff, aStride, bOff, bStride, C};
+  int threads = atomic_load(&configured_threads);
+  if (threads >= 2 && batch >= 2 && M * N * K <= BATCH_SPLIT_MAX_MNK && K > 0) {
+    /* many small products: one OpenBLAS thread per product, the batch cut in two across threads */
+    pthread_rwlock_wrlock(&blas_mode);
+    openblas_set_num_threads(1);
+    parallel_range(gemm_range, &j, batch, PAR_MIN_WORK);
+    openblas_set_num_threads(threads);
+    pthread_rwlock_unlock(&blas_mode);
+  } else if (threads >= 2 && batch * M * N * K < ONE_THREAD_MAX_MNK) {
+    /* too small for two threads to pay off (OpenBLAS would use two above 2^18): one thread */
+    pthread_rwlock_wrlock(&blas_mode);
+    openblas_set_num_threads(1);
+    gemm_range(&j, 0, batch);
+    openblas_set_num_threads(threads);
+    pthread_rwlock_unlock(&blas_mode);
+  } else {
+    pthread_rwlock_rdlock(&blas_mode);
+    gemm_range(&j, 0, batch);
+    pthread_rwlock_unlock(&blas_mode);
   }
   if (bias || act != ACT_LINEAR) bias_act(C, batch * M, N, bias, act, alpha);
   return NULL;
@@ -311,6 +401,27 @@ static napi_value Tanh(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+typedef struct {
+  const float *in[4];
+  float *out[3];
+  float k[8];
+} AdamJob;
+
+static void adam_range(void *ctx, int64_t lo, int64_t hi) {
+  const AdamJob *j = (const AdamJob *)ctx;
+  const float *w = j->in[0], *g = j->in[1], *m = j->in[2], *v = j->in[3];
+  float *w2 = j->out[0], *m2 = j->out[1], *v2 = j->out[2];
+  const float b1 = j->k[0], b2 = j->k[1], omb1 = j->k[2], omb2 = j->k[3], c1 = j->k[4], c2 = j->k[5], eps = j->k[6], neglr = j->k[7];
+  for (int64_t i = lo; i < hi; i++) {
+    float gi = g[i];
+    float mi = m[i] * b1 + gi * omb1;
+    float vi = v[i] * b2 + (gi * gi) * omb2;
+    m2[i] = mi;
+    v2[i] = vi;
+    w2[i] = ((mi / c1) / (sqrtf(vi / c2) + eps)) * neglr + w[i];
+  }
+}
+
 /*
  * adam(heap, wOff, gOff, mOff, vOff, w2Off, m2Off, v2Off, n, b1, b2, oneMinusB1, oneMinusB2,
  *      c1, c2, eps, negLr): one Adam step (Kingma & Ba 2015) over n float32 parameters, with the
@@ -330,15 +441,8 @@ static napi_value Adam(napi_env env, napi_callback_info info) {
   const float *w = heap_f32(&a, off[0], n), *g = heap_f32(&a, off[1], n), *m = heap_f32(&a, off[2], n), *v = heap_f32(&a, off[3], n);
   float *w2 = heap_f32(&a, off[4], n), *m2 = heap_f32(&a, off[5], n), *v2 = heap_f32(&a, off[6], n);
   if (!a.ok) return fail(env, "adam: operand outside the heap"), NULL;
-  const float b1 = k[0], b2 = k[1], omb1 = k[2], omb2 = k[3], c1 = k[4], c2 = k[5], eps = k[6], neglr = k[7];
-  for (int64_t i = 0; i < n; i++) {
-    float gi = g[i];
-    float mi = m[i] * b1 + gi * omb1;
-    float vi = v[i] * b2 + (gi * gi) * omb2;
-    m2[i] = mi;
-    v2[i] = vi;
-    w2[i] = ((mi / c1) / (sqrtf(vi / c2) + eps)) * neglr + w[i];
-  }
+  AdamJob j = {{w, g, m, v}, {w2, m2, v2}, {k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]}};
+  parallel_range(adam_range, &j, n, 12);
   return NULL;
 }
 
@@ -379,6 +483,27 @@ static inline float tanh_poly(float u) {
 #define GELU_C 0.7978845608028654f
 #define GELU_A 0.044715f
 
+static void gelu_range(void *ctx, int64_t lo, int64_t hi) {
+  const float *x = ((const float **)ctx)[0];
+  float *y = ((float **)ctx)[1];
+  for (int64_t i = lo; i < hi; i++) {
+    float xi = x[i];
+    float t = tanh_poly((xi + (xi * (xi * xi)) * GELU_A) * GELU_C);
+    y[i] = (xi * 0.5f) * (t + 1.f);
+  }
+}
+
+static void gelu_grad_range(void *ctx, int64_t lo, int64_t hi) {
+  const float *x = ((const float **)ctx)[0], *dy = ((const float **)ctx)[1];
+  float *dx = ((float **)ctx)[2];
+  for (int64_t i = lo; i < hi; i++) {
+    float xi = x[i], x2 = xi * xi;
+    float t = tanh_poly((xi + (xi * x2) * GELU_A) * GELU_C);
+    float dt = ((1.f - t * t) * GELU_C) * (x2 * (3.f * GELU_A) + 1.f);
+    dx[i] = dy[i] * (((t + 1.f) + xi * dt) * 0.5f);
+  }
+}
+
 /* gelu(heap, xOff, yOff, n): y = 0.5·x·(1 + tanh(c·(x + 0.044715·x³))), c = √(2/π). */
 static napi_value Gelu(napi_env env, napi_callback_info info) {
   Args a;
@@ -388,11 +513,8 @@ static napi_value Gelu(napi_env env, napi_callback_info info) {
   const float *x = heap_f32(&a, xOff, n);
   float *y = heap_f32(&a, yOff, n);
   if (!a.ok) return fail(env, "gelu: operand outside the heap"), NULL;
-  for (int64_t i = 0; i < n; i++) {
-    float xi = x[i];
-    float t = tanh_poly((xi + (xi * (xi * xi)) * GELU_A) * GELU_C);
-    y[i] = (xi * 0.5f) * (t + 1.f);
-  }
+  const float *io[2] = {x, y};
+  parallel_range(gelu_range, io, n, 16);
   return NULL;
 }
 
@@ -405,12 +527,8 @@ static napi_value GeluGrad(napi_env env, napi_callback_info info) {
   const float *x = heap_f32(&a, xOff, n), *dy = heap_f32(&a, dyOff, n);
   float *dx = heap_f32(&a, dxOff, n);
   if (!a.ok) return fail(env, "geluGrad: operand outside the heap"), NULL;
-  for (int64_t i = 0; i < n; i++) {
-    float xi = x[i], x2 = xi * xi;
-    float t = tanh_poly((xi + (xi * x2) * GELU_A) * GELU_C);
-    float dt = ((1.f - t * t) * GELU_C) * (x2 * (3.f * GELU_A) + 1.f);
-    dx[i] = dy[i] * (((t + 1.f) + xi * dt) * 0.5f);
-  }
+  const float *io[3] = {x, dy, dx};
+  parallel_range(gelu_grad_range, io, n, 24);
   return NULL;
 }
 
@@ -485,6 +603,47 @@ static napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+typedef struct {
+  const float *s, *mask;
+  float *p;
+  const float *dp;
+  int64_t S, mRows;
+  float scale;
+} SoftmaxJob;
+
+static void masked_softmax_range(void *ctx, int64_t lo, int64_t hi) {
+  const SoftmaxJob *j = (const SoftmaxJob *)ctx;
+  int64_t S = j->S;
+  for (int64_t r = lo; r < hi; r++) {
+    const float *sr = j->s + r * S;
+    const float *mr = j->mask ? j->mask + (r % j->mRows) * S : NULL;
+    float *pr = j->p + r * S;
+    for (int64_t c = 0; c < S; c++) pr[c] = mr ? sr[c] * j->scale + mr[c] : sr[c] * j->scale;
+    float mx = -INFINITY;
+    for (int64_t c = 0; c < S; c++) mx = pr[c] > mx ? pr[c] : mx;
+    float sum = 0.f;
+    for (int64_t c = 0; c < S; c++) {
+      float e = exp_poly(pr[c] - mx);
+      pr[c] = e;
+      sum += e;
+    }
+    for (int64_t c = 0; c < S; c++) pr[c] = pr[c] / sum;
+  }
+}
+
+/* ds rows [lo, hi) of softmaxGrad; j->s is p, j->p is ds. */
+static void softmax_grad_range(void *ctx, int64_t lo, int64_t hi) {
+  const SoftmaxJob *j = (const SoftmaxJob *)ctx;
+  int64_t S = j->S;
+  for (int64_t r = lo; r < hi; r++) {
+    const float *pr = j->s + r * S, *dpr = j->dp + r * S;
+    float *dsr = j->p + r * S;
+    float dot = 0.f;
+    for (int64_t c = 0; c < S; c++) dot += dpr[c] * pr[c];
+    for (int64_t c = 0; c < S; c++) dsr[c] = (pr[c] * (dpr[c] - dot)) * j->scale;
+  }
+}
+
 /*
  * maskedSoftmax(heap, sOff, maskOff, pOff, rows, S, maskRows, scale): p[r, :] = softmax(s[r, :]·scale
  * + mask[r mod maskRows, :]) over rows of length S (maskOff < 0: no mask).
@@ -499,24 +658,8 @@ static napi_value MaskedSoftmax(napi_env env, napi_callback_info info) {
   const float *mask = mOff >= 0 ? heap_f32(&a, mOff, mRows * S) : NULL;
   float *p = heap_f32(&a, pOff, rows * S);
   if (!a.ok) return fail(env, "maskedSoftmax: operand outside the heap"), NULL;
-  for (int64_t r = 0; r < rows; r++) {
-    const float *sr = s + r * S;
-    const float *mr = mask ? mask + (r % mRows) * S : NULL;
-    float *pr = p + r * S;
-    float mx = -INFINITY;
-    for (int64_t j = 0; j < S; j++) {
-      float v = mr ? sr[j] * scale + mr[j] : sr[j] * scale;
-      pr[j] = v;
-      mx = v > mx ? v : mx;
-    }
-    float sum = 0.f;
-    for (int64_t j = 0; j < S; j++) {
-      float e = exp_poly(pr[j] - mx);
-      pr[j] = e;
-      sum += e;
-    }
-    for (int64_t j = 0; j < S; j++) pr[j] = pr[j] / sum;
-  }
+  SoftmaxJob j = {s, mask, p, NULL, S, mRows, scale};
+  parallel_range(masked_softmax_range, &j, rows, 12 * S);
   return NULL;
 }
 
@@ -530,13 +673,8 @@ static napi_value SoftmaxGrad(napi_env env, napi_callback_info info) {
   const float *p = heap_f32(&a, pOff, rows * S), *dp = heap_f32(&a, dpOff, rows * S);
   float *ds = heap_f32(&a, dsOff, rows * S);
   if (!a.ok) return fail(env, "softmaxGrad: operand outside the heap"), NULL;
-  for (int64_t r = 0; r < rows; r++) {
-    const float *pr = p + r * S, *dpr = dp + r * S;
-    float *dsr = ds + r * S;
-    float dot = 0.f;
-    for (int64_t j = 0; j < S; j++) dot += dpr[j] * pr[j];
-    for (int64_t j = 0; j < S; j++) dsr[j] = (pr[j] * (dpr[j] - dot)) * scale;
-  }
+  SoftmaxJob j = {p, NULL, ds, dp, S, 0, scale};
+  parallel_range(softmax_grad_range, &j, rows, 4 * S);
   return NULL;
 }
 
@@ -750,13 +888,14 @@ static napi_value Conv2d(napi_env env, napi_callback_info info) {
   float *y = heap_f32(&a, yOff, g.B * P * g.CO);
   const float *bias = biasOff >= 0 ? heap_f32(&a, biasOff, g.CO) : NULL;
   if (!a.ok) return fail(env, "conv2d: operand outside the heap"), NULL;
+  pthread_rwlock_rdlock(&blas_mode);
   if (is_pointwise(&g)) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(g.B * P), (int)g.CO, (int)Kd, 1.f, x, (int)Kd, w,
                 (int)g.CO, 0.f, y, (int)g.CO);
   } else {
     int64_t nb = chunk_images(&g);
     float *col = scratch_f32((size_t)(nb * P * Kd));
-    if (!col) return fail(env, "conv2d: out of memory"), NULL;
+    if (!col) return pthread_rwlock_unlock(&blas_mode), fail(env, "conv2d: out of memory"), NULL;
     for (int64_t b0 = 0; b0 < g.B; b0 += nb) {
       int64_t n = g.B - b0 < nb ? g.B - b0 : nb;
       im2col(x, col, &g, b0, n);
@@ -764,6 +903,7 @@ static napi_value Conv2d(napi_env env, napi_callback_info info) {
                   (int)g.CO, 0.f, y + b0 * P * g.CO, (int)g.CO);
     }
   }
+  pthread_rwlock_unlock(&blas_mode);
   if (bias || act != ACT_LINEAR) bias_act(y, g.B * P, g.CO, bias, act, alpha);
   return NULL;
 }
@@ -783,21 +923,24 @@ static napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) {
   const float *w = heap_f32(&a, wOff, Kd * g.CO);
   float *dx = heap_f32(&a, dxOff, g.B * g.H * g.W * g.CI);
   if (!a.ok) return fail(env, "conv2dBackpropInput: operand outside the heap"), NULL;
+  pthread_rwlock_rdlock(&blas_mode);
   if (is_pointwise(&g)) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(g.B * P), (int)Kd, (int)g.CO, 1.f, dy, (int)g.CO, w,
                 (int)g.CO, 0.f, dx, (int)Kd);
+    pthread_rwlock_unlock(&blas_mode);
     return NULL;
   }
   memset(dx, 0, (size_t)(g.B * g.H * g.W * g.CI) * sizeof(float));
   int64_t nb = chunk_images(&g);
   float *col = scratch_f32((size_t)(nb * P * Kd));
-  if (!col) return fail(env, "conv2dBackpropInput: out of memory"), NULL;
+  if (!col) return pthread_rwlock_unlock(&blas_mode), fail(env, "conv2dBackpropInput: out of memory"), NULL;
   for (int64_t b0 = 0; b0 < g.B; b0 += nb) {
     int64_t n = g.B - b0 < nb ? g.B - b0 : nb;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(n * P), (int)Kd, (int)g.CO, 1.f, dy + b0 * P * g.CO,
                 (int)g.CO, w, (int)g.CO, 0.f, col, (int)Kd);
     col2im(col, dx, &g, b0, n);
   }
+  pthread_rwlock_unlock(&blas_mode);
   return NULL;
 }
 
@@ -816,24 +959,25 @@ static napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
   const float *dy = heap_f32(&a, dyOff, g.B * P * g.CO);
   float *dw = heap_f32(&a, dwOff, Kd * g.CO);
   if (!a.ok) return fail(env, "conv2dBackpropFilter: operand outside the heap"), NULL;
+  pthread_rwlock_rdlock(&blas_mode);
   if (is_pointwise(&g)) {
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)Kd, (int)g.CO, (int)(g.B * P), 1.f, x, (int)Kd, dy,
                 (int)g.CO, 0.f, dw, (int)g.CO);
+    pthread_rwlock_unlock(&blas_mode);
     return NULL;
   }
   int64_t nb = chunk_images(&g);
   float *col = scratch_f32((size_t)(nb * P * Kd));
-  if (!col) return fail(env, "conv2dBackpropFilter: out of memory"), NULL;
+  if (!col) return pthread_rwlock_unlock(&blas_mode), fail(env, "conv2dBackpropFilter: out of memory"), NULL;
   for (int64_t b0 = 0; b0 < g.B; b0 += nb) {
     int64_t n = g.B - b0 < nb ? g.B - b0 : nb;
     im2col(x, col, &g, b0, n);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)Kd, (int)g.CO, (int)(n * P), 1.f, col, (int)Kd,
                 dy + b0 * P * g.CO, (int)g.CO, b0 == 0 ? 0.f : 1.f, dw, (int)g.CO);
   }
+  pthread_rwlock_unlock(&blas_mode);
   return NULL;
 }
-
-static atomic_int configured_threads = 0;
 
 static int32_t thread_arg(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -852,7 +996,9 @@ static napi_value ConfigureThreads(napi_env env, napi_callback_info info) {
   int32_t n = thread_arg(env, info);
   if (!n) return NULL;
   int expected = 0;
+  pthread_rwlock_wrlock(&blas_mode);
   if (atomic_compare_exchange_strong(&configured_threads, &expected, n)) openblas_set_num_threads(n);
+  pthread_rwlock_unlock(&blas_mode);
   napi_value v;
   napi_create_int32(env, openblas_get_num_threads(), &v);
   return v;
@@ -862,8 +1008,10 @@ static napi_value ConfigureThreads(napi_env env, napi_callback_info info) {
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
   int32_t n = thread_arg(env, info);
   if (!n) return NULL;
+  pthread_rwlock_wrlock(&blas_mode);
   atomic_store(&configured_threads, n);
   openblas_set_num_threads(n);
+  pthread_rwlock_unlock(&blas_mode);
   return NULL;
 }
 

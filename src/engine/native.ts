@@ -6,9 +6,13 @@
  *
  * Threads: `UNLEARN_NATIVE_THREADS` (default 2) OpenBLAS threads, process-wide (OpenBLAS has
  * one thread pool): the first thread that loads the addon sets it, workers of a
- * `worker_threads` pool share it. Results are the same bytes run to run for a fixed thread
- * count, but 1 and 2 threads give different bytes (tested in ./kernels/native_blas.test.ts),
- * so the count is part of {@link nativeDescription} and of every manifest's backend.
+ * `worker_threads` pool share it. The addon's own loops (GELU, softmax, Adam, batches of small
+ * products) use the same count, split in two halves of independent items. Products too small
+ * for two threads (under 2^21 multiply-adds) run on one, and a batch of small products is cut
+ * across two threads of one-thread OpenBLAS each. Results are the same bytes run to run for a
+ * fixed thread count, but 1 and 2 threads give different product bytes (tested in
+ * ./kernels/native_blas.test.ts), so the count is part of {@link nativeDescription} and of
+ * every manifest's backend.
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';

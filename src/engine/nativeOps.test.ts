@@ -113,3 +113,40 @@ test('native ops leave no tensors behind (forward and gradient) and fall back to
     setNativeKernelsEnabled(true);
   }
 });
+
+test('two-thread native loops give the bytes of one thread; batched small products on two threads repeat their bytes and match cpu', { skip }, async () => {
+  await initEngine('wasm');
+  const addon = loadNative()!;
+  const threads = addon.info().threads;
+  const rng = new Rng(7);
+  const x = randomHost(rng, [256, 1030], 2); // large enough to be split across threads
+  const mask = randomHost(rng, [4, 1030]);
+  const a = randomHost(rng, [6, 4, 64, 16]);
+  const b = randomHost(rng, [6, 4, 64, 16]);
+  const fp = () =>
+    tf.tidy(() => {
+      const xt = tf.tensor(x.values, x.shape);
+      const outs = [
+        gelu(xt),
+        maskedSoftmax(xt, tf.tensor(mask.values, mask.shape), 0.3),
+        ...tf.grads((t: tf.Tensor) => tf.sum(tf.mul(gelu(t), t)) as tf.Scalar)([xt]),
+      ];
+      return outs.map((t) => Buffer.from(Float32Array.from(t.dataSync() as Float32Array).buffer));
+    });
+  const mm = () => tf.tidy(() => Float32Array.from(tf.matMul(tf.tensor(a.values, a.shape), tf.tensor(b.values, b.shape), false, true).dataSync() as Float32Array));
+  try {
+    addon.setThreads(1);
+    const one = fp();
+    addon.setThreads(2);
+    const two = fp();
+    one.forEach((bytes, i) => assert.ok(bytes.equals(two[i]), `output ${i}: 1 and 2 threads differ`));
+    const m1 = mm();
+    assert.ok(Buffer.from(m1.buffer).equals(Buffer.from(mm().buffer)), 'batched products repeat their bytes');
+    await tf.setBackend('cpu');
+    const ref = mm();
+    await initEngine('wasm');
+    assert.ok(maxAbsDiff(m1, ref) <= 1e-4);
+  } finally {
+    addon.setThreads(threads);
+  }
+});
