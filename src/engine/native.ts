@@ -6,9 +6,13 @@
  *
  * Threads: `UNLEARN_NATIVE_THREADS` (default 2) OpenBLAS threads, process-wide (OpenBLAS has
  * one thread pool): the first thread that loads the addon sets it, workers of a
- * `worker_threads` pool share it. Results are the same bytes run to run for a fixed thread
- * count, but 1 and 2 threads give different bytes (tested in ./kernels/native_blas.test.ts),
- * so the count is part of {@link nativeDescription} and of every manifest's backend.
+ * `worker_threads` pool share it. The addon's own loops (GELU, softmax, Adam, batches of small
+ * products) use the same count, split in two halves of independent items. Products too small
+ * for two threads (under 2^21 multiply-adds) run on one, and a batch of small products is cut
+ * across two threads of one-thread OpenBLAS each. Results are the same bytes run to run for a
+ * fixed thread count, but 1 and 2 threads give different product bytes (tested in
+ * ./kernels/native_blas.test.ts), so the count is part of {@link nativeDescription} and of
+ * every manifest's backend.
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +36,32 @@ export interface NativeAddon {
   /** One Adam step over n floats (w, g, m, v in; w2, m2, v2 out), tfjs-core's operation order. */
   adam(heap: ArrayBuffer, wOff: number, gOff: number, mOff: number, vOff: number, w2Off: number, m2Off: number, v2Off: number, n: number,
     b1: number, b2: number, oneMinusB1: number, oneMinusB2: number, c1: number, c2: number, eps: number, negLr: number): void;
+  /** y = GELU(x) (tanh form) over n floats. */
+  gelu(heap: ArrayBuffer, xOff: number, yOff: number, n: number): void;
+  /** dx = dy · GELU'(x) over n floats. */
+  geluGrad(heap: ArrayBuffer, xOff: number, dyOff: number, dxOff: number, n: number): void;
+  /** Row-wise LayerNorm of x [rows, d] → y, and the rows' mean and 1/√(var + eps). */
+  layerNorm(heap: ArrayBuffer, xOff: number, gOff: number, bOff: number, yOff: number, meanOff: number, rstdOff: number, rows: number, d: number, eps: number): void;
+  /** LayerNorm's gradient: dx [rows, d], dg [d], db [d]. */
+  layerNormGrad(heap: ArrayBuffer, xOff: number, gOff: number, meanOff: number, rstdOff: number, dyOff: number, dxOff: number, dgOff: number, dbOff: number, rows: number, d: number): void;
+  /** p = softmax(s·scale + mask) over rows of length S; mask [maskRows, S] repeats over the rows (maskOff −1: none). */
+  maskedSoftmax(heap: ArrayBuffer, sOff: number, maskOff: number, pOff: number, rows: number, S: number, maskRows: number, scale: number): void;
+  /** ds = scale · p ⊙ (dp − Σ dp ⊙ p) per row. */
+  softmaxGrad(heap: ArrayBuffer, pOff: number, dpOff: number, dsOff: number, rows: number, S: number, scale: number): void;
+  /** lp = log softmax(logits)[target] and the rows' log-sum-exp; logits [rows, V], targets int32 [rows]. */
+  tokenLogProb(heap: ArrayBuffer, logitsOff: number, targetsOff: number, lpOff: number, lseOff: number, rows: number, V: number): void;
+  /** dlogits = dy · (onehot(target) − softmax(logits)). */
+  tokenLogProbGrad(heap: ArrayBuffer, logitsOff: number, targetsOff: number, lseOff: number, dyOff: number, dlOff: number, rows: number, V: number): void;
+  /** y = x permuted by perm (4-byte elements, rank ≤ 8): arguments rank, ...shape, ...perm. */
+  transpose(heap: ArrayBuffer, xOff: number, yOff: number, rank: number, ...shapeAndPerm: number[]): void;
+  /** x [outer, rowLen] cut column-wise into `count` parts: arguments ...partLens, ...outOffs. */
+  splitRows(heap: ArrayBuffer, xOff: number, outer: number, rowLen: number, count: number, ...lensAndOffs: number[]): void;
+  /** The inverse of splitRows: y [outer, rowLen] from `count` parts. */
+  concatRows(heap: ArrayBuffer, yOff: number, outer: number, rowLen: number, count: number, ...lensAndOffs: number[]): void;
+  /** y [outer, nIdx, inner] = x [outer, dim, inner] at int32 indices (throws when one is outside [0, dim)). */
+  gatherRows(heap: ArrayBuffer, xOff: number, idxOff: number, yOff: number, outer: number, dim: number, inner: number, nIdx: number): void;
+  /** y [numSegments, inner] = Σ of x's rows per segment id (ids outside the range dropped). */
+  segmentSum(heap: ArrayBuffer, xOff: number, idsOff: number, yOff: number, n: number, inner: number, numSegments: number): void;
   /** Sets the OpenBLAS thread count (process-wide). */
   setThreads(n: number): void;
   /** Sets the thread count unless some thread of this process already did; returns the count in effect. */

@@ -7,6 +7,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '../engine/backend.js';
 import { isUnlearnError } from '../errors.js';
 import { maxAbsDiff } from '../engine/kernels/test_util.js';
+import { setNativeKernelsEnabled } from '../engine/kernels/native_blas.js';
+import { loadNative } from '../engine/native.js';
+import { nativeOpsActive } from '../engine/nativeOps.js';
 import { Rng } from '../engine/rng.js';
 import { attentionCore, block, causalMask, disposeKvCache, gelu, disposeModel, forward, forwardCached, initModel, numParams, variables, type LmConfig } from './model.js';
 import { batchTensors, lmStep, makeBatch, nllLoss } from './train.js';
@@ -63,6 +66,22 @@ test('transformer block gradients: wasm vs cpu, max abs diff ≤ 1e-4', async ()
   const b = makeBatch(texts, cfg.contextLength);
   const d2 = await wasmVsCpuParams((m) => nllLoss(m, batchTensors(b)));
   assert.ok(d2 <= 1e-4, `model grad diff ${d2}`);
+});
+
+test('with the native kernels (fused GELU, LayerNorm, attention softmax, token log-probs): model gradients vs cpu ≤ 1e-4, same bytes twice', { skip: loadNative() ? false : 'OpenBLAS addon not built' }, async () => {
+  setNativeKernelsEnabled(true); // test_util switches them off
+  try {
+    await initEngine('wasm');
+    assert.ok(nativeOpsActive());
+    const b = makeBatch(texts, cfg.contextLength);
+    const d = await wasmVsCpuParams((m) => nllLoss(m, batchTensors(b)));
+    assert.ok(d <= 1e-4, `model grad diff ${d}`);
+    const a1 = paramGrads((m) => nllLoss(m, batchTensors(b)));
+    const a2 = paramGrads((m) => nllLoss(m, batchTensors(b)));
+    a1.forEach((g, i) => assert.deepEqual(Buffer.from(g.buffer), Buffer.from(a2[i].buffer)));
+  } finally {
+    setNativeKernelsEnabled(false);
+  }
 });
 
 test('forward is causal: changing a later token leaves earlier logits unchanged', async () => {

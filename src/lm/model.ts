@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { UnlearnError } from '../errors.js';
 import { Rng } from '../engine/rng.js';
+import { gelu as fusedGelu, layerNorm as fusedLayerNorm, maskedSoftmax, softmaxScaledGrad, tokenLogProbs as fusedTokenLogProbs } from '../engine/nativeOps.js';
 import { VOCAB_SIZE } from './tokenizer.js';
 
 /** Architecture of a model. Sizes are counts; contextLength T is in tokens (bytes). */
@@ -135,13 +136,10 @@ export function variables(m: LanguageModel): tf.Variable[] {
   return paramShapes(m.config).map(([n]) => m.params.get(n)!);
 }
 
-/** LayerNorm over the last axis (Ba et al. 2016), ε = 1e-5. x: [..., d] → same shape. */
+/** LayerNorm over the last axis (Ba et al. 2016), ε = 1e-5. x: [..., d] → same shape (src/engine/nativeOps.ts). */
 export function layerNorm(x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, eps = 1e-5): tf.Tensor {
-  const { mean, variance } = tf.moments(x, -1, true);
-  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), g), b);
+  return fusedLayerNorm(x, g, b, eps);
 }
-
-const GELU_C = Math.sqrt(2 / Math.PI);
 
 type CustomGradArg = Parameters<typeof tf.customGrad>[0];
 /** Types a function of n tensors + save for tf.customGrad (whose typing takes a variadic union). */
@@ -150,37 +148,23 @@ const customGradFn = (f: (...args: never[]) => { value: tf.Tensor; gradFunc: (dy
 /**
  * GELU, tanh approximation (Hendrycks & Gimpel 2016), as GPT-2 uses:
  * 0.5·x·(1 + tanh(c·(x + 0.044715·x³))), c = √(2/π). Any shape, float32. Its gradient is written
- * by hand, 0.5·(1 + t) + 0.5·x·(1 − t²)·c·(1 + 3·0.044715·x²) with t the tanh above, so that the
- * backward pass keeps only x instead of the eight intermediates of the expression (tested against
- * the cpu backend's autodiff of the expression).
+ * by hand so that the backward pass keeps only x; on wasm with the native kernels both passes
+ * are one native kernel each (src/engine/nativeOps.ts; tested against the cpu backend).
  */
-export const gelu = tf.customGrad(customGradFn((x: tf.Tensor, save: tf.GradSaveFunc) => {
-  save([x]);
-  const t = tf.tanh(tf.mul(tf.add(x, tf.mul(tf.mul(x, tf.square(x)), 0.044715)), GELU_C));
-  return {
-    value: tf.mul(tf.mul(x, 0.5), tf.add(t, 1)),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
-      tf.tidy(() => {
-        const [xs] = saved;
-        const x2 = tf.square(xs);
-        const th = tf.tanh(tf.mul(tf.add(xs, tf.mul(tf.mul(xs, x2), 0.044715)), GELU_C));
-        const dt = tf.mul(tf.mul(tf.sub(1, tf.square(th)), GELU_C), tf.add(tf.mul(x2, 3 * 0.044715), 1));
-        return tf.mul(dy, tf.mul(tf.add(tf.add(th, 1), tf.mul(xs, dt)), 0.5));
-      }),
-  };
-})) as (x: tf.Tensor) => tf.Tensor;
+export const gelu = (x: tf.Tensor): tf.Tensor => fusedGelu(x);
 
 /**
  * Scaled dot-product attention core, softmax(q·kᵀ/√dh + mask)·v (Vaswani et al. 2017):
  * q [B, H, T, dh], k and v [B, H, S, dh], mask [T, S] (additive, constant) → [B, H, T, dh].
  * Its gradient is written by hand (with p = the softmax: dv = pᵀ·dy; dp = dy·vᵀ;
- * ds = p ⊙ (dp − Σ_j dp ⊙ p); dq = ds·k/√dh; dk = dsᵀ·q/√dh), so that the backward pass keeps p
- * alone instead of the scores, scaled and masked scores and p (tested against the cpu backend).
+ * ds = p ⊙ (dp − Σ_j dp ⊙ p)/√dh; dq = ds·k; dk = dsᵀ·q), so that the backward pass keeps p
+ * alone instead of the scores, scaled and masked scores and p; the softmax and ds are one native
+ * kernel each on wasm with the native kernels (src/engine/nativeOps.ts; tested against the cpu backend).
  */
 export function attentionCore(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, mask: tf.Tensor2D): tf.Tensor4D {
   const scale = 1 / Math.sqrt(q.shape[3]);
   const core = tf.customGrad(customGradFn((qi: tf.Tensor, ki: tf.Tensor, vi: tf.Tensor, save: tf.GradSaveFunc) => {
-    const p = tf.softmax(tf.add(tf.mul(tf.matMul(qi, ki, false, true), scale), mask));
+    const p = maskedSoftmax(tf.matMul(qi, ki, false, true), mask, scale);
     save([qi, ki, vi, p]);
     return {
       value: tf.matMul(p, vi),
@@ -189,12 +173,17 @@ export function attentionCore(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, ma
           const [qs, ks, vs, ps] = saved;
           const dv = tf.matMul(ps, dy, true, false);
           const dp = tf.matMul(dy, vs, false, true);
-          const ds = tf.mul(ps, tf.sub(dp, tf.sum(tf.mul(dp, ps), -1, true)));
-          return [tf.mul(tf.matMul(ds, ks), scale), tf.mul(tf.matMul(ds, qs, true, false), scale), dv];
+          const ds = softmaxScaledGrad(ps, dp, scale); // the scores' gradient, times the scale
+          return [tf.matMul(ds, ks), tf.matMul(ds, qs, true, false), dv];
         }),
     };
   })) as (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.Tensor;
   return core(q, k, v) as tf.Tensor4D;
+}
+
+/** x [n, k] · w [k, m] + b [m] → [n, m], as one fused kernel (the bias added in the product's tail). */
+function linear(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  return tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias: b });
 }
 
 /** Additive causal mask [T, T]: 0 where key j ≤ query i, −1e9 above the diagonal. */
@@ -221,13 +210,13 @@ export function attention(m: LanguageModel, prefix: string, x: tf.Tensor3D, mask
   const H = m.config.nHeads;
   const dh = d / H;
   const P = (n: string) => m.params.get(prefix + n)!;
-  const qkv = tf.add(tf.matMul(tf.reshape(x, [B * T, d]), P('attn.wqkv')), P('attn.bqkv'));
+  const qkv = linear(tf.reshape(x, [B * T, d]), P('attn.wqkv'), P('attn.bqkv'));
   const [q, kNew, vNew] = tf.split(qkv, 3, 1).map((t) => tf.transpose(tf.reshape(t, [B, T, H, dh]), [0, 2, 1, 3]) as tf.Tensor4D);
   const k = past ? tf.concat([past.k, kNew], 2) : kNew;
   const v = past ? tf.concat([past.v, vNew], 2) : vNew;
   const y = attentionCore(q, k, v, mask); // [B, H, T, dh]
   const merged = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B * T, d]);
-  return { y: tf.reshape(tf.add(tf.matMul(merged, P('attn.wo')), P('attn.bo')), [B, T, d]), kv: { k, v } };
+  return { y: tf.reshape(linear(merged, P('attn.wo'), P('attn.bo')), [B, T, d]), kv: { k, v } };
 }
 
 /** {@link attention} without a cache: x [B, T, d], mask [T, T] → [B, T, d]. */
@@ -239,8 +228,8 @@ export function selfAttention(m: LanguageModel, prefix: string, x: tf.Tensor3D, 
 export function mlp(m: LanguageModel, prefix: string, x: tf.Tensor3D): tf.Tensor3D {
   const [B, T, d] = x.shape;
   const P = (n: string) => m.params.get(prefix + n)!;
-  const h = gelu(tf.add(tf.matMul(tf.reshape(x, [B * T, d]), P('mlp.w1')), P('mlp.b1')));
-  return tf.reshape(tf.add(tf.matMul(h, P('mlp.w2')), P('mlp.b2')), [B, T, d]);
+  const h = gelu(linear(tf.reshape(x, [B * T, d]), P('mlp.w1'), P('mlp.b1')));
+  return tf.reshape(linear(h, P('mlp.w2'), P('mlp.b2')), [B, T, d]);
 }
 
 /** One pre-norm transformer block: x + attn(LN(x)), then + mlp(LN(·)). [B, T, d] → [B, T, d]. */
@@ -313,8 +302,7 @@ export function tokenLogProbs(m: LanguageModel, tokens: tf.Tensor2D, targets: tf
   return tokenLogProbsFromLogits(logits, targets);
 }
 
-/** log softmax(logits)[target] per position: logits [B, T, V], targets int32 [B, T] → [B, T]. */
+/** log softmax(logits)[target] per position: logits [B, T, V], targets int32 [B, T] → [B, T] (src/engine/nativeOps.ts). */
 export function tokenLogProbsFromLogits(logits: tf.Tensor3D, targets: tf.Tensor2D): tf.Tensor2D {
-  const V = logits.shape[2];
-  return tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(targets, V)), -1) as tf.Tensor2D;
+  return fusedTokenLogProbs(logits, targets) as tf.Tensor2D;
 }

@@ -3,7 +3,8 @@
  * _FusedMatMul (bias + activation tail), Conv2D, FusedConv2D and the two conv backprops (im2col
  * + sgemm), MaxPoolGrad (a C loop, same tie rule as ./max_pool_grad.ts), Sum over leading axes
  * (bias gradients; the wasm Sum transposes first) and Tanh (GELU's; wasm's is a scalar libm
- * call), computed by the addon directly on the wasm heap — inputs are read and outputs
+ * call), Transpose, SplitV, Concat, GatherV2 and UnsortedSegmentSum (memcpy loops over the
+ * contiguous runs; 4-byte elements), computed by the addon directly on the wasm heap — inputs are read and outputs
  * written in place, nothing is copied. Each kernel falls back to the kernel it replaced (the
  * wasm kernels of this directory, or stock) for what it does not cover: non-float32 inputs,
  * NCHW, PReLU, non-rank-1 bias, batch broadcasts other than "same count" or "one matrix",
@@ -41,7 +42,7 @@ const f32 = (...ts: (TensorInfo | undefined)[]) => ts.every((t) => !t || (t.dtyp
  * Builds a registration entry that replaces `kernelName` with `native(args, addon)`; when that
  * returns null (case not covered), or the path is off, the replaced kernel runs.
  */
-function nativeEntry(kernelName: string, native: (args: WasmKernelArgs, addon: NativeAddon) => TensorInfo | null): TrainingKernel {
+function nativeEntry(kernelName: string, native: (args: WasmKernelArgs, addon: NativeAddon) => TensorInfo | TensorInfo[] | null): TrainingKernel {
   let fallback: WasmKernelFunc | undefined;
   return {
     kernelName,
@@ -204,6 +205,80 @@ function tanh(args: WasmKernelArgs, addon: NativeAddon): TensorInfo | null {
   return out;
 }
 
+const four = (t: TensorInfo) => (t.dtype === 'float32' || t.dtype === 'int32') && size(t) > 0;
+
+/** Transpose of a float32/int32 tensor of rank ≤ 8 by `perm`. */
+function transpose(args: WasmKernelArgs, addon: NativeAddon): TensorInfo | null {
+  const { backend } = args;
+  const x = args.inputs.x as TensorInfo | undefined;
+  const { perm } = args.attrs as unknown as tf.TransposeAttrs;
+  if (!x || !four(x) || x.shape.length > 8 || x.shape.length < 1) return null;
+  const out = backend.makeOutput(perm.map((p) => x.shape[p]), x.dtype);
+  addon.transpose(heap(backend), off(backend, x), off(backend, out), x.shape.length, ...x.shape, ...perm);
+  return out;
+}
+
+/** SplitV of a float32/int32 tensor along any axis into at most 9 non-empty parts. */
+function splitV(args: WasmKernelArgs, addon: NativeAddon): TensorInfo[] | null {
+  const { backend } = args;
+  const x = args.inputs.x as TensorInfo | undefined;
+  const attrs = args.attrs as unknown as tf.SplitVAttrs;
+  if (!x || !four(x)) return null;
+  const axis = tf.util.parseAxisParam(attrs.axis, x.shape)[0];
+  const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, attrs.numOrSizeSplits, axis);
+  if (sizes.length > 9 || sizes.some((s) => s <= 0)) return null;
+  const inner = prod(x.shape.slice(axis + 1));
+  const outs = sizes.map((s) => backend.makeOutput(x.shape.map((d, i) => (i === axis ? s : d)), x.dtype));
+  addon.splitRows(heap(backend), off(backend, x), prod(x.shape.slice(0, axis)), prod(x.shape.slice(axis)), sizes.length, ...sizes.map((s) => s * inner), ...outs.map((o) => off(backend, o)));
+  return outs;
+}
+
+/** Concat of 2..9 non-empty float32/int32 tensors of one dtype along any axis. */
+function concat(args: WasmKernelArgs, addon: NativeAddon): TensorInfo | null {
+  const { backend } = args;
+  const xs = Object.values(args.inputs) as TensorInfo[];
+  if (xs.length < 2 || xs.length > 9 || !xs.every(four) || xs.some((t) => t.dtype !== xs[0].dtype)) return null;
+  const axis = tf.util.parseAxisParam((args.attrs as unknown as tf.ConcatAttrs).axis, xs[0].shape)[0];
+  tf.backend_util.assertParamsConsistent(xs.map((t) => t.shape), axis);
+  const outShape = tf.backend_util.computeOutShape(xs.map((t) => t.shape), axis);
+  const out = backend.makeOutput(outShape, xs[0].dtype);
+  const lens = xs.map((t) => prod(t.shape.slice(axis)));
+  addon.concatRows(heap(backend), off(backend, out), prod(outShape.slice(0, axis)), prod(outShape.slice(axis)), xs.length, ...lens, ...xs.map((t) => off(backend, t)));
+  return out;
+}
+
+/** GatherV2 of float32/int32 x along any axis with int32 indices (batchDims 0). */
+function gather(args: WasmKernelArgs, addon: NativeAddon): TensorInfo | null {
+  const { backend } = args;
+  const { x, indices } = args.inputs as Record<string, TensorInfo | undefined>;
+  const attrs = args.attrs as unknown as tf.GatherV2Attrs;
+  if (!x || !indices || !four(x) || indices.dtype !== 'int32' || size(indices) === 0 || (attrs.batchDims ?? 0) !== 0) return null;
+  const axis = tf.util.parseAxisParam(attrs.axis, x.shape)[0];
+  const dim = x.shape[axis];
+  const idx = backend.typedArrayFromHeap(indices) as Int32Array;
+  for (let i = 0; i < idx.length; i++) {
+    const index = idx[i];
+    tf.util.assert(index <= dim - 1 && index >= 0, () => `GatherV2: the index value ${index} is not in [0, ${dim - 1}]`);
+  }
+  const out = backend.makeOutput([...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)], x.dtype);
+  addon.gatherRows(heap(backend), off(backend, x), off(backend, indices), off(backend, out), prod(x.shape.slice(0, axis)), dim, prod(x.shape.slice(axis + 1)), size(indices));
+  return out;
+}
+
+/** UnsortedSegmentSum of float32 x [N, ...rest] with int32 ids [N] (ids outside [0, numSegments) dropped). */
+function segmentSum(args: WasmKernelArgs, addon: NativeAddon): TensorInfo | null {
+  const { backend } = args;
+  const x = args.inputs.x as TensorInfo | undefined;
+  const ids = args.inputs.segmentIds as TensorInfo | undefined;
+  const { numSegments } = args.attrs as unknown as tf.UnsortedSegmentSumAttrs;
+  if (!x || !ids || !f32(x) || ids.dtype !== 'int32' || ids.shape.length < 1 || numSegments < 1) return null;
+  if (ids.shape.length > x.shape.length || ids.shape.some((d, i) => d !== x.shape[i])) return null;
+  const rest = x.shape.slice(ids.shape.length);
+  const out = backend.makeOutput([numSegments, ...rest], 'float32');
+  addon.segmentSum(heap(backend), off(backend, x), off(backend, ids), off(backend, out), size(ids), prod(rest), numSegments);
+  return out;
+}
+
 /** Registration entries, installed over the wasm training kernels when the addon loads. */
 export const NATIVE_KERNELS: readonly TrainingKernel[] = [
   nativeEntry('BatchMatMul', matMul),
@@ -215,4 +290,9 @@ export const NATIVE_KERNELS: readonly TrainingKernel[] = [
   nativeEntry('MaxPoolGrad', maxPoolGrad),
   nativeEntry('Sum', sum),
   nativeEntry('Tanh', tanh),
+  nativeEntry('Transpose', transpose),
+  nativeEntry('SplitV', splitV),
+  nativeEntry('Concat', concat),
+  nativeEntry('GatherV2', gather),
+  nativeEntry('UnsortedSegmentSum', segmentSum),
 ];
