@@ -5,14 +5,21 @@ import { threadCpuSeconds, withThreadCpu } from './cpuTime.js';
 
 const linux = process.platform === 'linux';
 
-test('thread CPU time grows with work on this thread and not with sleeping', { skip: !linux && 'not Linux' }, async () => {
+test('thread CPU time grows with work on this thread, never faster than the wall clock, and not while sleeping', { skip: !linux && 'not Linux' }, async () => {
+  // Busy until this thread's clock has advanced 0.1 s (however loaded the machine is).
+  const t0 = performance.now();
   const busy = await withThreadCpu(async () => {
-    const t0 = performance.now();
+    const c0 = threadCpuSeconds()!;
     let x = 0;
-    while (performance.now() - t0 < 200) x += Math.sqrt(x + 1);
+    while (threadCpuSeconds()! - c0 < 0.1) {
+      for (let i = 0; i < 1e5; i++) x += Math.sqrt(i);
+      assert.ok(performance.now() - t0 < 30_000, 'the thread CPU clock did not advance while this thread was busy');
+    }
     return x;
   });
-  assert.ok(busy.cpuSeconds! > 0.12, `busy 200 ms counted ${busy.cpuSeconds} s`);
+  const wall = (performance.now() - t0) / 1000;
+  assert.ok(busy.cpuSeconds! >= 0.1, `busy work counted ${busy.cpuSeconds} s`);
+  assert.ok(busy.cpuSeconds! <= wall + 0.01, `CPU ${busy.cpuSeconds} s exceeds wall ${wall} s`);
   const idle = await withThreadCpu(() => new Promise((r) => setTimeout(r, 200)));
   assert.ok(idle.cpuSeconds! < 0.05, `sleeping 200 ms counted ${idle.cpuSeconds} s`);
 });
