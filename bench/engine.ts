@@ -31,6 +31,7 @@ import { unregisterWasmTrainingKernels } from '../src/engine/kernels/index.js';
 import { nativeStatus } from '../src/engine/native.js';
 import { disposeModel, initModel, lmConfig, variables } from '../src/lm/model.js';
 import { batchTensors, lmStep, makeBatch, nllLoss } from '../src/lm/train.js';
+import { crossEntropy } from '../src/train/loss.js';
 
 const BATCH = 128;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
@@ -82,13 +83,15 @@ interface Workload {
 function trainWorkload(model: tfl.Sequential, inShape: number[], batch: number): Workload {
   const features = inShape.reduce((a, b) => a * b, 1);
   const { x, y } = hostData(features);
+  const labels = Int32Array.from({ length: POOL }, (_, i) => y.subarray(i * 10, i * 10 + 10).indexOf(1));
   const opt = tf.train.sgd(0.01);
   const per = POOL / batch;
   const step = (i: number) => {
     const o = (i % per) * batch;
     const xb = tf.tensor(x.subarray(o * features, (o + batch) * features), [batch, ...inShape]);
-    const yb = tf.tensor2d(y.subarray(o * 10, (o + batch) * 10), [batch, 10]);
-    const cost = opt.minimize(() => tf.losses.softmaxCrossEntropy(yb, model.apply(xb, { training: true }) as tf.Tensor), true);
+    const yb = tf.tensor1d(labels.subarray(o, o + batch), 'int32');
+    // The product's loss (src/train/loss.ts), as the peer uses PyTorch's cross_entropy.
+    const cost = opt.minimize(() => crossEntropy(model.apply(xb, { training: true }) as tf.Tensor, yb), true);
     cost?.dataSync();
     tf.dispose([xb, yb, cost as tf.Tensor]);
   };

@@ -1,15 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { tokenLogProbs } from '../engine/nativeOps.js';
 
 /**
  * Per-example softmax cross-entropy in nats: −log softmax(logits)[y].
- * logits: float32 [b, k]; labels: int32 [b]. Returns float32 [b].
+ * logits: float32 [b, k]; labels: int32 [b]. Returns float32 [b]. With the native kernels one
+ * fused kernel forward and one backward (src/engine/nativeOps.ts tokenLogProbs); otherwise
+ * tfjs's logSoftmax · oneHot, as before.
  */
 export function perExampleCrossEntropy(logits: tf.Tensor, labels: tf.Tensor1D): tf.Tensor1D {
-  return tf.tidy(() => {
-    const k = logits.shape[1] as number;
-    const logp = tf.logSoftmax(logits as tf.Tensor2D);
-    return tf.neg(tf.sum(tf.mul(logp, tf.oneHot(labels, k)), 1)) as tf.Tensor1D;
-  });
+  return tf.tidy(() => tf.neg(tokenLogProbs(logits, labels.dtype === 'int32' ? labels : tf.cast(labels, 'int32'))) as tf.Tensor1D);
 }
 
 /** Mean softmax cross-entropy in nats (scalar). Shapes as {@link perExampleCrossEntropy}. */
