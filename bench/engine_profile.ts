@@ -11,53 +11,15 @@
  *   npx tsx bench/engine_profile.ts [steps]     # prints a Markdown table per model
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { instrumentWasmKernels, kernelTimer, type KernelTally } from './kernelTimer.js';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { backendDescription, initEngine } from '../src/engine/backend.js';
 import { setTrainingFusionEnabled } from '../src/engine/fused.js';
 
 const STEPS = Number(process.argv[2] ?? 200);
 const BATCH = 128;
-
-/** kernel name → [calls, ms] accumulated while `on`. */
-let acc = new Map<string, [number, number]>();
-let on = false;
-let depth = 0;
 /** PROFILE_DETAIL=1: one row per kernel and input shapes (and transposes). */
 const detail = process.env.PROFILE_DETAIL === '1';
-
-function describe(args: unknown): string {
-  const { inputs, attrs } = args as { inputs: Record<string, tf.TensorInfo>; attrs?: Record<string, unknown> };
-  const shapes = Object.values(inputs).filter((t) => t).map((t) => `[${t.shape.join(',')}]`).join(' ');
-  const t = attrs && ('transposeA' in attrs || 'transposeB' in attrs) ? ` tA${attrs.transposeA ? 1 : 0} tB${attrs.transposeB ? 1 : 0}` : '';
-  return shapes + t;
-}
-
-/** Wraps every wasm kernel with a timer (only the outermost kernel of nested calls counts). */
-function instrument(): void {
-  for (const k of tf.getKernelsForBackend('wasm')) {
-    const f = k.kernelFunc;
-    tf.unregisterKernel(k.kernelName, 'wasm');
-    tf.registerKernel({
-      ...k,
-      kernelFunc: ((args: unknown) => {
-        if (!on || depth > 0) return (f as (a: unknown) => unknown)(args);
-        depth++;
-        const t0 = performance.now();
-        try {
-          return (f as (a: unknown) => unknown)(args);
-        } finally {
-          const dt = performance.now() - t0;
-          depth--;
-          const key = detail ? `${k.kernelName} ${describe(args)}` : k.kernelName;
-          const e = acc.get(key) ?? [0, 0];
-          e[0]++;
-          e[1] += dt;
-          acc.set(key, e);
-        }
-      }) as tf.KernelFunc,
-    });
-  }
-}
 
 function mlp(): tfl.Sequential {
   const m = tfl.sequential();
@@ -78,7 +40,7 @@ function cnn(): tfl.Sequential {
 }
 
 /** Per-kernel [calls, ms] and wall ms of the steps run with the fusion on or off. */
-type Tally = { acc: Map<string, [number, number]>; wall: number; cpu: number; steps: number };
+type Tally = { acc: KernelTally; wall: number; cpu: number; steps: number };
 
 function table(name: string, features: number, label: string, t: Tally): void {
   const wall = t.wall / t.steps;
@@ -115,8 +77,8 @@ function profile(name: string, model: tfl.Sequential, inShape: number[], steps: 
     for (const fuse of [false, true]) {
       const t = tallies.get(fuse)!;
       setTrainingFusionEnabled(fuse);
-      acc = t.acc;
-      on = true;
+      kernelTimer.acc = t.acc;
+      kernelTimer.on = true;
       const t0 = performance.now();
       const c0 = process.cpuUsage();
       for (let i = 0; i < block; i++) step();
@@ -124,7 +86,7 @@ function profile(name: string, model: tfl.Sequential, inShape: number[], steps: 
       t.wall += performance.now() - t0;
       t.cpu += (c.user + c.system) / 1000;
       t.steps += block;
-      on = false;
+      kernelTimer.on = false;
     }
   }
   setTrainingFusionEnabled(true);
@@ -140,6 +102,6 @@ function profile(name: string, model: tfl.Sequential, inShape: number[], steps: 
 }
 
 await initEngine('wasm');
-instrument();
+instrumentWasmKernels(detail);
 profile('MLP 784-256-10 train', mlp(), [784], STEPS);
 profile('CNN (2 conv + dense) train', cnn(), [28, 28, 1], Math.max(10, Math.round(STEPS / 10)));

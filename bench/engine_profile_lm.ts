@@ -10,6 +10,7 @@
  *   PROFILE_DETAIL=1 npx tsx bench/engine_profile_lm.ts  # one row per kernel and input shapes
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { instrumentWasmKernels, kernelTimer } from './kernelTimer.js';
 import { adam } from '../src/engine/adam.js';
 import { backendDescription, initEngine } from '../src/engine/backend.js';
 import { disposeModel, initModel, lmConfig, variables } from '../src/lm/model.js';
@@ -18,48 +19,6 @@ import { batchTensors, lmStep, makeBatch, nllLoss } from '../src/lm/train.js';
 const STEPS = Number(process.argv[2] ?? 20);
 const BATCH = 16;
 const detail = process.env.PROFILE_DETAIL === '1';
-
-/** kernel name → [calls, wall ms, process CPU ms] while `on`. */
-let acc = new Map<string, [number, number, number]>();
-let on = false;
-let depth = 0;
-
-function describe(args: unknown): string {
-  const { inputs, attrs } = args as { inputs: Record<string, tf.TensorInfo>; attrs?: Record<string, unknown> };
-  const shapes = Object.values(inputs).filter((t) => t).map((t) => `[${t.shape.join(',')}]`).join(' ');
-  const t = attrs && ('transposeA' in attrs || 'transposeB' in attrs) ? ` tA${attrs.transposeA ? 1 : 0} tB${attrs.transposeB ? 1 : 0}` : '';
-  return shapes + t;
-}
-
-/** Wraps every wasm kernel with a timer. */
-function instrument(): void {
-  for (const k of tf.getKernelsForBackend('wasm')) {
-    const f = k.kernelFunc;
-    tf.unregisterKernel(k.kernelName, 'wasm');
-    tf.registerKernel({
-      ...k,
-      kernelFunc: ((args: unknown) => {
-        if (!on || depth > 0) return (f as (a: unknown) => unknown)(args);
-        depth++;
-        const t0 = performance.now();
-        const c0 = process.cpuUsage();
-        try {
-          return (f as (a: unknown) => unknown)(args);
-        } finally {
-          const c = process.cpuUsage(c0);
-          const dt = performance.now() - t0;
-          depth--;
-          const key = detail ? `${k.kernelName} ${describe(args)}` : k.kernelName;
-          const e = acc.get(key) ?? [0, 0, 0];
-          e[0]++;
-          e[1] += dt;
-          e[2] += (c.user + c.system) / 1000;
-          acc.set(key, e);
-        }
-      }) as tf.KernelFunc,
-    });
-  }
-}
 
 await initEngine('wasm');
 const m = initModel(lmConfig('small'), 0);
@@ -72,19 +31,19 @@ const step = (i: number) => {
   return lmStep(opt, vars, () => nllLoss(m, batchTensors(b)));
 };
 step(0); // registers the fused Adam kernel, so it is instrumented too
-instrument();
+instrumentWasmKernels(detail);
 for (let i = 0; i < 3; i++) step(i);
 const before = tf.memory().numTensors;
-on = true;
-acc = new Map();
+kernelTimer.on = true;
+kernelTimer.acc = new Map();
 const t0 = performance.now();
 const c0 = process.cpuUsage();
 for (let i = 0; i < STEPS; i++) step(i);
 const c = process.cpuUsage(c0);
 const wall = (performance.now() - t0) / STEPS;
 const cpu = (c.user + c.system) / 1000 / STEPS;
-on = false;
-const rows = [...acc.entries()].map(([k, [n, ms, cms]]) => ({ k, calls: n / STEPS, ms: ms / STEPS, cpu: cms / STEPS })).sort((a, b) => b.cpu - a.cpu);
+kernelTimer.on = false;
+const rows = [...kernelTimer.acc.entries()].map(([k, [n, ms, cms]]) => ({ k, calls: n / STEPS, ms: ms / STEPS, cpu: cms / STEPS })).sort((a, b) => b.cpu - a.cpu);
 const kern = rows.reduce((s, r) => s + r.ms, 0);
 const kernCpu = rows.reduce((s, r) => s + r.cpu, 0);
 console.log(`\n### LM small train step (batch ${BATCH}, ${backendDescription()})\n`);
